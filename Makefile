@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+
+BUILD ?= build
+MESON_ARGS ?=
+XVFB := xvfb-run -a -s "-screen 0 1280x1024x24 +iglx -noreset"
+# Software GL through Mesa on X11, as the ui suite expects.
+UI_ENV := GDK_BACKEND=x11 LIBGL_ALWAYS_SOFTWARE=1
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build run test bench sanitize fuzz clean
+
+all: build
+
+deps:
+	@sh build-aux/ensure-deps.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_ARGS)
+	@meson compile -C $(BUILD)
+
+run: build
+	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo "make run: no display (DISPLAY and WAYLAND_DISPLAY are unset); try: xvfb-run make run"; \
+	  exit 1; \
+	fi
+	GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/app/cleave
+
+# Every suite but bench; the ui suite under Xvfb. The last line counts the
+# meson tests of both runs.
+test: build
+	@rm -f $(BUILD)/meson-logs/testlog-main.json $(BUILD)/meson-logs/testlog-ui.json
+	@status=0; \
+	meson test -C $(BUILD) --no-suite bench --no-suite ui --print-errorlogs --logbase testlog-main || status=1; \
+	$(UI_ENV) $(XVFB) meson test -C $(BUILD) --suite ui --print-errorlogs --logbase testlog-ui || status=1; \
+	python3 build-aux/test-summary.py $(BUILD)/meson-logs/testlog-main.json $(BUILD)/meson-logs/testlog-ui.json || status=1; \
+	exit $$status
+
+bench: build
+	@meson test -C $(BUILD) --suite bench --verbose
+
+# The core suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: deps
+	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dui=disabled
+	@meson compile -C build-asan
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+	  meson test -C build-asan --suite core --print-errorlogs
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS on its seed corpus.
+fuzz: deps
+	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzzers=true -Dui=disabled
+	@meson compile -C build-fuzz
+	@for f in build-fuzz/tests/fuzz/fuzz-*; do \
+	  name=$$(basename $$f | sed 's/^fuzz-//'); \
+	  mkdir -p build-fuzz/corpus/$$name; \
+	  seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$name $$seeds || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,67 @@
+/* cleavectl-output.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleavectl"
+
+#include "cleavectl.h"
+
+#include <stdarg.h>
+
+gboolean cleavectl_json = FALSE;
+
+int
+cleavectl_fail (const CleavectlCommand *command,
+                const GError           *error)
+{
+  g_autofree char *oneline = g_strdup (error->message);
+
+  /* One line, whatever the lower layer put in its message. */
+  g_strdelimit (oneline, "\r\n", ' ');
+  if (command != NULL)
+    g_printerr ("cleavectl: %s: %s\n", command->name, oneline);
+  else
+    g_printerr ("cleavectl: %s\n", oneline);
+  return CLEAVECTL_EXIT_ERROR;
+}
+
+int
+cleavectl_usage_error (const CleavectlCommand *command,
+                       const char             *format,
+                       ...)
+{
+  g_autofree char *msg = NULL;
+  va_list args;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  if (command != NULL)
+    {
+      g_printerr ("cleavectl: %s: %s\n", command->name, msg);
+      g_printerr ("usage: cleavectl %s %s (see 'cleavectl help %s')\n",
+                  command->name, command->synopsis ? command->synopsis : "", command->name);
+    }
+  else
+    {
+      g_printerr ("cleavectl: %s\n", msg);
+      g_printerr ("usage: cleavectl COMMAND [ARGS...] (see 'cleavectl help')\n");
+    }
+  return CLEAVECTL_EXIT_USAGE;
+}
+
+void
+cleavectl_print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, node);
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}

@@ -1,0 +1,53 @@
+/* cleavectl.h
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * What every cleavectl command shares: its table entry, the exit codes and
+ * the output conventions (one JSON document on stdout with --json; errors as
+ * one "cleavectl: " line on stderr).
+ */
+
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+enum {
+  CLEAVECTL_EXIT_OK = 0,
+  CLEAVECTL_EXIT_ERROR = 1,   /* the command could not do what was asked */
+  CLEAVECTL_EXIT_USAGE = 2,   /* the command line itself is wrong */
+};
+
+typedef struct _CleavectlCommand CleavectlCommand;
+
+struct _CleavectlCommand
+{
+  const char   *name;         /* one or more words: "version", "kv ls" */
+  const char   *synopsis;     /* the arguments after the name */
+  const char   *summary;      /* one line for the command list */
+  const char   *description;  /* paragraphs for "cleavectl help NAME", or NULL */
+  GOptionEntry *entries;      /* options, NULL-terminated, or NULL */
+  gboolean      json;         /* accepts --json */
+  guint         min_args;     /* positional arguments after the options */
+  guint         max_args;     /* G_MAXUINT: any number */
+  int         (*run)          (const CleavectlCommand *command,
+                               char                  **args,
+                               guint                   n_args);
+};
+
+/* Set by --json on commands that accept it. */
+extern gboolean cleavectl_json;
+
+int  cleavectl_fail        (const CleavectlCommand *command,
+                            const GError           *error);
+int  cleavectl_usage_error (const CleavectlCommand *command,
+                            const char             *format,
+                            ...) G_GNUC_PRINTF (2, 3);
+void cleavectl_print_json  (JsonNode               *node);
+
+extern const CleavectlCommand cleavectl_cmd_version;
+
+G_END_DECLS

@@ -1,0 +1,12 @@
+/* cleave.h
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The public headers of libcleave.
+ */
+
+#pragma once
+
+#include "cleave-bytes.h"
+#include "cleave-version.h"

@@ -1,0 +1,168 @@
+/* cleave-test.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleave-test"
+
+#include "cleave-test.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static GPtrArray *tmpdirs;
+
+static void
+remove_tmpdirs (void)
+{
+  if (tmpdirs == NULL)
+    return;
+  if (g_getenv ("CLEAVE_TEST_KEEP") == NULL)
+    for (guint i = 0; i < tmpdirs->len; i++)
+      cleave_test_rm_rf (tmpdirs->pdata[i]);
+  g_clear_pointer (&tmpdirs, g_ptr_array_unref);
+}
+
+void
+cleave_test_init (int    *argc,
+                  char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  atexit (remove_tmpdirs);
+}
+
+/* A fresh directory, removed when the test binary exits (unless
+ * CLEAVE_TEST_KEEP is set, to look at what a failing test left). */
+char *
+cleave_test_tmpdir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("cleave-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  if (tmpdirs == NULL)
+    tmpdirs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (tmpdirs, g_strdup (dir));
+  return dir;
+}
+
+void
+cleave_test_rm_rf (const char *path)
+{
+  GDir *dir;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      const char *name;
+
+      dir = g_dir_open (path, 0, NULL);
+      if (dir != NULL)
+        {
+          while ((name = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *child = g_build_filename (path, name, NULL);
+              cleave_test_rm_rf (child);
+            }
+          g_dir_close (dir);
+        }
+      g_rmdir (path);
+    }
+  else
+    {
+      g_unlink (path);
+    }
+}
+
+const char *
+cleave_test_env (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  if (value == NULL || *value == '\0')
+    g_error ("%s is not set: run the tests through meson (meson test -C build)", name);
+  return value;
+}
+
+/* A path under the shared spec/testdata folder. A missing folder fails the
+ * test: golden data that silently goes missing would make tests pass that
+ * check nothing. */
+char *
+cleave_test_shared_path (const char *first,
+                         ...)
+{
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  const char *part;
+  char *path;
+  va_list args;
+
+  g_ptr_array_add (parts, (gpointer) cleave_test_env ("CLEAVE_SHARED_DIR"));
+  va_start (args, first);
+  for (part = first; part != NULL; part = va_arg (args, const char *))
+    g_ptr_array_add (parts, (gpointer) part);
+  va_end (args);
+  g_ptr_array_add (parts, NULL);
+
+  path = g_build_filenamev ((char **) parts->pdata);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    g_error ("%s is missing: the shared test data must sit beside the checkout (or set -Dshared_dir)", path);
+  return path;
+}
+
+void
+cleave_test_run (CleaveTestRun *run,
+                 const char    *stdin_text,
+                 const char    *program,
+                 ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GBytes) in = NULL;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *arg;
+  va_list args;
+
+  memset (run, 0, sizeof *run);
+  g_ptr_array_add (argv, (gpointer) program);
+  va_start (args, program);
+  for (arg = va_arg (args, const char *); arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  /* No input still gets an empty stdin, so a command that reads it ends. */
+  in = g_bytes_new (stdin_text, stdin_text ? strlen (stdin_text) : 0);
+  g_subprocess_communicate (proc, in, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+
+  if (g_subprocess_get_if_exited (proc))
+    run->status = g_subprocess_get_exit_status (proc);
+  else
+    run->status = 128 + g_subprocess_get_term_sig (proc);
+
+  /* stdout may be binary (kv get): keep every byte, NUL-terminated. */
+  run->out_len = g_bytes_get_size (out);
+  run->out = g_malloc (run->out_len + 1);
+  memcpy (run->out, g_bytes_get_data (out, NULL), run->out_len);
+  run->out[run->out_len] = '\0';
+  run->err = g_strndup (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+}
+
+void
+cleave_test_run_clear (CleaveTestRun *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}

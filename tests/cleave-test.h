@@ -1,0 +1,38 @@
+/* cleave-test.h
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Helpers shared by the test binaries.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  int    status;      /* exit status, or 128 + signal */
+  char  *out;
+  gsize  out_len;
+  char  *err;
+} CleaveTestRun;
+
+void   cleave_test_init         (int            *argc,
+                                 char         ***argv);
+char  *cleave_test_tmpdir       (void);
+void   cleave_test_rm_rf        (const char     *path);
+char  *cleave_test_shared_path  (const char     *first,
+                                 ...) G_GNUC_NULL_TERMINATED;
+void   cleave_test_run          (CleaveTestRun  *run,
+                                 const char     *stdin_text,
+                                 const char     *program,
+                                 ...) G_GNUC_NULL_TERMINATED;
+void   cleave_test_run_clear    (CleaveTestRun  *run);
+const char *cleave_test_env     (const char     *name);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveTestRun, cleave_test_run_clear)
+
+G_END_DECLS
