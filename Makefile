@@ -23,7 +23,12 @@ run: build
 	  echo "make run: no display (DISPLAY and WAYLAND_DISPLAY are unset); try: xvfb-run make run"; \
 	  exit 1; \
 	fi
-	GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/app/cleave
+	@# A bare X server (xvfb-run) has no session bus; give GtkApplication one.
+	@if [ -z "$${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-run-session >/dev/null; then \
+	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec dbus-run-session -- $(BUILD)/app/cleave; \
+	else \
+	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec $(BUILD)/app/cleave; \
+	fi
 
 # Every suite but bench; the ui suite under Xvfb. The last line counts the
 # meson tests of both runs.
@@ -50,6 +55,7 @@ fuzz: deps
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzzers=true -Dui=disabled
 	@meson compile -C build-fuzz
 	@for f in build-fuzz/tests/fuzz/fuzz-*; do \
+	  [ -f $$f ] && [ -x $$f ] || continue; \
 	  name=$$(basename $$f | sed 's/^fuzz-//'); \
 	  mkdir -p build-fuzz/corpus/$$name; \
 	  seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \

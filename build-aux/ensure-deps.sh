@@ -13,7 +13,7 @@ PACKAGES="
   libgtk-4-dev libepoxy-dev libcglm-dev
   xvfb xauth libgl1-mesa-dri libegl-mesa0 libglx-mesa0
   fonts-dejavu-core adwaita-icon-theme librsvg2-common gsettings-desktop-schemas
-  desktop-file-utils appstream
+  desktop-file-utils appstream dbus-daemon
 "
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
