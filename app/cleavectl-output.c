@@ -9,6 +9,7 @@
 #include "cleavectl.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 gboolean cleavectl_json = FALSE;
 
@@ -63,5 +64,7 @@ cleavectl_print_json (JsonNode *node)
   json_generator_set_pretty (generator, TRUE);
   json_generator_set_indent (generator, 2);
   text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
+  /* Not g_print: it would convert UTF-8 to the locale's charset. */
+  fputs (text, stdout);
+  fputc ('\n', stdout);
 }

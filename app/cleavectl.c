@@ -12,10 +12,16 @@
 #include "cleave-config.h"
 #include "cleavectl.h"
 
+#include <errno.h>
 #include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleave-version.h"
+
+/* Stands in for a negative-number argument while GOption parses. */
+#define NUMBER_PLACEHOLDER "\x01cleavectl-number-"
 
 static int run_help (const CleavectlCommand *command, char **args, guint n_args);
 
@@ -178,16 +184,23 @@ run_command (const CleavectlCommand *command,
     { NULL }
   };
   g_auto(GStrv) strv = NULL;
+  g_autoptr(GPtrArray) positional = NULL;
+  gboolean seen_dashdash = FALSE;
   guint n_args;
 
   if (!command->json)
     common[1] = (GOptionEntry) { NULL };
 
-  /* GOptionContext wants a program name in argv[0] and may rewrite argv. */
+  /* GOptionContext wants a program name in argv[0] and may rewrite argv.
+   * It would also read a negative number ("-5,3,2") as short options, so
+   * those travel through the parse as placeholders. */
   args = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (args, g_strdup ("cleavectl"));
   for (int i = 0; i < argc; i++)
-    g_ptr_array_add (args, g_strdup (argv[i]));
+    if (argv[i][0] == '-' && g_ascii_isdigit (argv[i][1]))
+      g_ptr_array_add (args, g_strdup_printf ("%s%d", NUMBER_PLACEHOLDER, i));
+    else
+      g_ptr_array_add (args, g_strdup (argv[i]));
   g_ptr_array_add (args, NULL);
   strv = (GStrv) g_ptr_array_steal (args, NULL);
 
@@ -206,21 +219,33 @@ run_command (const CleavectlCommand *command,
       return CLEAVECTL_EXIT_OK;
     }
 
-  n_args = g_strv_length (strv) - 1;
-  for (guint i = 1; i <= n_args; i++)
-    if (strv[i][0] == '-' && strv[i][1] != '\0' && !g_ascii_isdigit (strv[i][1]))
-      return cleavectl_usage_error (command, "unknown option %s", strv[i]);
+  /* Whatever GOption left that looks like an option is one it does not
+   * know, up to a "--", which ends the options and is dropped. */
+  positional = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 1; strv[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (strv[i], NUMBER_PLACEHOLDER))
+        g_ptr_array_add (positional, g_strdup (argv[atoi (strv[i] + strlen (NUMBER_PLACEHOLDER))]));
+      else if (!seen_dashdash && g_str_equal (strv[i], "--"))
+        seen_dashdash = TRUE;
+      else if (!seen_dashdash && strv[i][0] == '-' && strv[i][1] != '\0')
+        return cleavectl_usage_error (command, "unknown option %s", strv[i]);
+      else
+        g_ptr_array_add (positional, g_strdup (strv[i]));
+    }
+  n_args = positional->len;
+  g_ptr_array_add (positional, NULL);
   if (n_args < command->min_args)
     return cleavectl_usage_error (command, "missing arguments");
   if (n_args > command->max_args)
     return cleavectl_usage_error (command, "too many arguments");
 
-  return command->run (command, strv + 1, n_args);
+  return command->run (command, (char **) positional->pdata, n_args);
 }
 
-int
-main (int   argc,
-      char *argv[])
+static int
+dispatch (int   argc,
+          char *argv[])
 {
   const CleavectlCommand *command;
   guint n_words;
@@ -228,6 +253,11 @@ main (int   argc,
   setlocale (LC_ALL, "");
   g_set_prgname ("cleavectl");
 
+  if (argc >= 2 && g_str_equal (argv[1], "--"))
+    {
+      argv++;
+      argc--;
+    }
   if (argc < 2)
     return cleavectl_usage_error (NULL, "no command given");
 
@@ -251,4 +281,19 @@ main (int   argc,
     }
 
   return run_command (command, argc - 1 - n_words, argv + 1 + n_words);
+}
+
+/* Output that did not reach its file is a failure, not a success. */
+int
+main (int   argc,
+      char *argv[])
+{
+  int status = dispatch (argc, argv);
+
+  if (fflush (stdout) != 0 || ferror (stdout))
+    {
+      g_printerr ("cleavectl: cannot write to standard output: %s\n", g_strerror (errno));
+      return status == CLEAVECTL_EXIT_OK ? CLEAVECTL_EXIT_ERROR : status;
+    }
+  return status;
 }

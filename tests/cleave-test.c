@@ -121,7 +121,7 @@ cleave_test_run (CleaveTestRun *run,
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GBytes) in = NULL;
+  g_autofree char *stdin_path = NULL;
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GBytes) err = NULL;
   g_autoptr(GError) error = NULL;
@@ -136,15 +136,19 @@ cleave_test_run (CleaveTestRun *run,
   va_end (args);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* Input goes through a file: a child that exits without reading a pipe
+   * would kill this process with SIGPIPE. No input: /dev/null. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (stdin_text != NULL)
+    {
+      stdin_path = g_build_filename (cleave_test_tmpdir (), "stdin", NULL);
+      g_assert_true (g_file_set_contents (stdin_path, stdin_text, -1, NULL));
+      g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+    }
   proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
 
-  /* No input still gets an empty stdin, so a command that reads it ends. */
-  in = g_bytes_new (stdin_text, stdin_text ? strlen (stdin_text) : 0);
-  g_subprocess_communicate (proc, in, NULL, &out, &err, &error);
+  g_subprocess_communicate (proc, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);
 
   if (g_subprocess_get_if_exited (proc))
@@ -155,9 +159,11 @@ cleave_test_run (CleaveTestRun *run,
   /* stdout may be binary (kv get): keep every byte, NUL-terminated. */
   run->out_len = g_bytes_get_size (out);
   run->out = g_malloc (run->out_len + 1);
-  memcpy (run->out, g_bytes_get_data (out, NULL), run->out_len);
+  if (run->out_len > 0)
+    memcpy (run->out, g_bytes_get_data (out, NULL), run->out_len);
   run->out[run->out_len] = '\0';
-  run->err = g_strndup (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+  /* Never NULL, even when the child printed nothing. */
+  run->err = g_strndup (g_bytes_get_size (err) ? g_bytes_get_data (err, NULL) : "", g_bytes_get_size (err));
 }
 
 void

@@ -46,8 +46,10 @@ cleave_window_save_geometry (CleaveWindow *self)
   g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (GTK_WINDOW (self)));
   if (!gtk_window_is_maximized (GTK_WINDOW (self)) && width > 0 && height > 0)
     {
-      g_settings_set_int (self->settings, "window-width", width);
-      g_settings_set_int (self->settings, "window-height", height);
+      /* The schema's range (360..16384) is what a restored window needs;
+       * GTK lets a window shrink below it. */
+      g_settings_set_int (self->settings, "window-width", CLAMP (width, 360, 16384));
+      g_settings_set_int (self->settings, "window-height", CLAMP (height, 360, 16384));
     }
 }
 

@@ -110,6 +110,9 @@ test_cli_usage_errors (void)
     { { "version", "extra", NULL }, "too many arguments" },
     { { "help", "frobnicate", NULL }, "no command 'frobnicate'" },
     { { "version", "-x", NULL }, "Unknown option -x" },
+    /* A negative number is an argument, and "--" ends the options. */
+    { { "help", "-5,3,2", NULL }, "no command '-5,3,2'" },
+    { { "help", "--", "-x" }, "no command '-x'" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -123,6 +126,31 @@ test_cli_usage_errors (void)
     }
 }
 
+static void
+test_cli_stdout_failure (void)
+{
+  g_auto(CleaveTestRun) run = { 0 };
+
+  /* Output that cannot be written is an error, not a silent success. */
+  cleave_test_run (&run, NULL, "/bin/sh", "-c", "\"$0\" version --json > /dev/full", cleavectl (), NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, "cleavectl: cannot write to standard output"));
+}
+
+static void
+test_cli_harness_unread_stdin (void)
+{
+  g_autofree char *big = g_strnfill (1 << 20, 'x');
+
+  /* A child that never reads its input must not take the test down. */
+  for (guint i = 0; i < 20; i++)
+    {
+      g_auto(CleaveTestRun) run = { 0 };
+      cleave_test_run (&run, big, "/bin/sh", "-c", "exit 0", NULL);
+      g_assert_cmpint (run.status, ==, 0);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -133,6 +161,8 @@ main (int   argc,
   g_test_add_func ("/cli/cleavectl/version-json", test_cli_version_json);
   g_test_add_func ("/cli/cleavectl/help", test_cli_help);
   g_test_add_func ("/cli/cleavectl/usage-errors", test_cli_usage_errors);
+  g_test_add_func ("/cli/cleavectl/stdout-failure", test_cli_stdout_failure);
+  g_test_add_func ("/cli/harness/unread-stdin", test_cli_harness_unread_stdin);
 
   return g_test_run ();
 }
