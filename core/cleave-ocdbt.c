@@ -1,0 +1,665 @@
+/* cleave-ocdbt.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleave-ocdbt"
+
+#include "cleave-ocdbt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _CleaveOcdbt
+{
+  gatomicrefcount      ref_count;
+  char                *dir;
+  CleaveOcdbtManifest *manifest;
+  CleaveOcdbtVersion   version;   /* the one this handle reads */
+  CleaveOcdbt         *parent;    /* pinned handles share the parent's manifest */
+};
+
+static void
+set_io_error (GError    **error,
+              int         errsv,
+              const char *path,
+              const char *doing)
+{
+  g_set_error (error, CLEAVE_OCDBT_ERROR,
+               errsv == ENOENT ? CLEAVE_OCDBT_ERROR_NOT_FOUND : CLEAVE_OCDBT_ERROR_IO,
+               "%s: %s: %s", path, doing, g_strerror (errsv));
+}
+
+/* Reads [offset, offset+length) of @file (relative to the store). A range
+ * past the end of the file means the store is damaged. */
+static guint8 *
+read_range (CleaveOcdbt *store,
+            const char  *file,
+            guint64      offset,
+            guint64      length,
+            GError     **error)
+{
+  g_autofree char *path = g_build_filename (store->dir, file, NULL);
+  g_autofree guint8 *buf = NULL;
+  struct stat st;
+  guint64 done = 0;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      if (errsv == ENOENT)
+        g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                     "%s: missing data file (the store refers to it)", path);
+      else
+        set_io_error (error, errsv, path, "cannot open");
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || (guint64) st.st_size < offset || (guint64) st.st_size - offset < length)
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                   "%s: offset %" G_GUINT64_FORMAT ": reference of %" G_GUINT64_FORMAT
+                   " bytes runs past the end of the file (%" G_GUINT64_FORMAT " bytes)",
+                   path, offset, length, (guint64) st.st_size);
+      close (fd);
+      return NULL;
+    }
+  buf = g_malloc (MAX (length, 1));
+  while (done < length)
+    {
+      ssize_t n = pread (fd, buf + done, length - done, offset + done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          set_io_error (error, n < 0 ? errno : EIO, path, "cannot read");
+          close (fd);
+          return NULL;
+        }
+      done += n;
+    }
+  close (fd);
+  return g_steal_pointer (&buf);
+}
+
+static gboolean
+read_whole_file (const char *path,
+                 guint8    **data,
+                 gsize      *len,
+                 GError    **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents (path, (char **) data, len, &local))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                     ? CLEAVE_OCDBT_ERROR_NOT_FOUND : CLEAVE_OCDBT_ERROR_IO,
+                   "%s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The numbered manifest kind: the newest manifest.%016x holds the data. */
+static char *
+find_numbered_manifest (const char *dir,
+                        GError    **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autofree char *best = NULL;
+  guint64 best_gen = 0;
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      guint64 gen;
+      char *end;
+
+      if (!g_str_has_prefix (name, "manifest.") || strlen (name) != 9 + 16)
+        continue;
+      gen = g_ascii_strtoull (name + 9, &end, 16);
+      if (*end != '\0' || gen <= best_gen)
+        continue;
+      best_gen = gen;
+      g_free (best);
+      best = g_build_filename (dir, name, NULL);
+    }
+  if (best == NULL)
+    g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                 "%s: manifest.ocdbt says the manifests are numbered, but there is no manifest.%%016x file", dir);
+  return g_steal_pointer (&best);
+}
+
+CleaveOcdbt *
+cleave_ocdbt_open (const char *dir,
+                   GError    **error)
+{
+  g_autoptr(CleaveOcdbt) store = g_new0 (CleaveOcdbt, 1);
+  g_autofree char *path = g_build_filename (dir, "manifest.ocdbt", NULL);
+  g_autofree guint8 *data = NULL;
+  gsize len;
+
+  g_atomic_ref_count_init (&store->ref_count);
+  store->dir = g_strdup (dir);
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no such directory", dir);
+      return NULL;
+    }
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: not an OCDBT store (no manifest.ocdbt)", dir);
+      return NULL;
+    }
+  if (!read_whole_file (path, &data, &len, error))
+    return NULL;
+  store->manifest = cleave_ocdbt_manifest_decode (data, len, path, error);
+  if (store->manifest == NULL)
+    return NULL;
+
+  if (store->manifest->config.manifest_kind == 1)
+    {
+      g_autofree char *numbered = find_numbered_manifest (dir, error);
+      CleaveOcdbtManifest *m;
+
+      if (numbered == NULL)
+        return NULL;
+      g_clear_pointer (&data, g_free);
+      if (!read_whole_file (numbered, &data, &len, error))
+        return NULL;
+      m = cleave_ocdbt_manifest_decode (data, len, numbered, error);
+      if (m == NULL)
+        return NULL;
+      cleave_ocdbt_manifest_free (store->manifest);
+      store->manifest = m;
+      if (m->config.manifest_kind != 0 || m->versions->len == 0)
+        {
+          g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                       "%s: a numbered manifest must hold versions", numbered);
+          return NULL;
+        }
+    }
+
+  store->version = g_array_index (store->manifest->versions, CleaveOcdbtVersion,
+                                  store->manifest->versions->len - 1);
+  return g_steal_pointer (&store);
+}
+
+CleaveOcdbt *
+cleave_ocdbt_ref (CleaveOcdbt *store)
+{
+  g_atomic_ref_count_inc (&store->ref_count);
+  return store;
+}
+
+void
+cleave_ocdbt_unref (CleaveOcdbt *store)
+{
+  if (store == NULL || !g_atomic_ref_count_dec (&store->ref_count))
+    return;
+  if (store->parent)
+    cleave_ocdbt_unref (store->parent);
+  else
+    cleave_ocdbt_manifest_free (store->manifest);
+  g_free (store->dir);
+  g_free (store);
+}
+
+const char *
+cleave_ocdbt_get_dir (CleaveOcdbt *store)
+{
+  return store->dir;
+}
+
+gboolean
+cleave_ocdbt_is_pinned (CleaveOcdbt *store)
+{
+  return store->parent != NULL;
+}
+
+const CleaveOcdbtConfig *
+cleave_ocdbt_get_config (CleaveOcdbt *store)
+{
+  return &store->manifest->config;
+}
+
+const CleaveOcdbtVersion *
+cleave_ocdbt_get_version (CleaveOcdbt *store)
+{
+  return &store->version;
+}
+
+const CleaveOcdbtManifest *
+cleave_ocdbt_get_manifest (CleaveOcdbt *store)
+{
+  return store->manifest;
+}
+
+static CleaveOcdbtVersionNode *
+load_version_node (CleaveOcdbt                     *store,
+                   const CleaveOcdbtVersionNodeRef *ref,
+                   GError                         **error)
+{
+  g_autofree guint8 *data = NULL;
+  CleaveOcdbtVersionNode *node;
+
+  data = read_range (store, ref->location.file, ref->location.offset, ref->location.length, error);
+  if (data == NULL)
+    return NULL;
+  node = cleave_ocdbt_version_node_decode (data, ref->location.length, &ref->location,
+                                           store->manifest->config.version_tree_arity_log2, error);
+  if (node == NULL)
+    g_prefix_error (error, "%s/", store->dir);   /* name the file by its full path */
+  if (node != NULL && node->height != ref->height)
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                   "%s: offset %" G_GUINT64_FORMAT ": version node has height %u, its reference says %u",
+                   ref->location.file, ref->location.offset, node->height, ref->height);
+      g_clear_pointer (&node, cleave_ocdbt_version_node_free);
+    }
+  return node;
+}
+
+static gboolean
+collect_versions (CleaveOcdbt                     *store,
+                  const CleaveOcdbtVersionNodeRef *ref,
+                  GArray                          *out,
+                  GError                         **error)
+{
+  g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, ref, error);
+
+  if (node == NULL)
+    return FALSE;
+  if (node->height == 0)
+    {
+      g_array_append_vals (out, node->versions->data, node->versions->len);
+      return TRUE;
+    }
+  for (guint i = 0; i < node->children->len; i++)
+    if (!collect_versions (store, &g_array_index (node->children, CleaveOcdbtVersionNodeRef, i), out, error))
+      return FALSE;
+  return TRUE;
+}
+
+GArray *
+cleave_ocdbt_list_versions (CleaveOcdbt *store,
+                            GError     **error)
+{
+  g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersion));
+  GArray *nodes = store->manifest->version_nodes;
+
+  for (guint i = 0; i < nodes->len; i++)
+    if (!collect_versions (store, &g_array_index (nodes, CleaveOcdbtVersionNodeRef, i), out, error))
+      return NULL;
+  g_array_append_vals (out, store->manifest->versions->data, store->manifest->versions->len);
+  return g_steal_pointer (&out);
+}
+
+static CleaveOcdbt *
+pinned (CleaveOcdbt              *store,
+        const CleaveOcdbtVersion *version)
+{
+  CleaveOcdbt *root = store->parent ? store->parent : store;
+  CleaveOcdbt *pin = g_new0 (CleaveOcdbt, 1);
+
+  g_atomic_ref_count_init (&pin->ref_count);
+  pin->dir = g_strdup (root->dir);
+  pin->manifest = root->manifest;
+  pin->parent = cleave_ocdbt_ref (root);
+  pin->version = *version;
+  return pin;
+}
+
+/* By generation (§6.5): the inline versions, or down the version tree. */
+CleaveOcdbt *
+cleave_ocdbt_pin_generation (CleaveOcdbt *store,
+                             guint64      generation,
+                             GError     **error)
+{
+  GArray *inl = store->manifest->versions;
+  GArray *nodes = store->manifest->version_nodes;
+  CleaveOcdbtVersionNodeRef ref;
+  guint64 prev = 0;
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < inl->len; i++)
+    if (g_array_index (inl, CleaveOcdbtVersion, i).generation == generation)
+      return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i));
+
+  for (guint i = 0; i < nodes->len && !found; i++)
+    {
+      ref = g_array_index (nodes, CleaveOcdbtVersionNodeRef, i);
+      if (generation > prev && generation <= ref.generation)
+        found = TRUE;
+      prev = ref.generation;
+    }
+
+  while (found)
+    {
+      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
+
+      if (node == NULL)
+        return NULL;
+      if (node->height == 0)
+        {
+          for (guint i = 0; i < node->versions->len; i++)
+            if (g_array_index (node->versions, CleaveOcdbtVersion, i).generation == generation)
+              return pinned (store, &g_array_index (node->versions, CleaveOcdbtVersion, i));
+          break;
+        }
+      found = FALSE;
+      for (guint i = 0; i < node->children->len; i++)
+        if (g_array_index (node->children, CleaveOcdbtVersionNodeRef, i).generation >= generation)
+          {
+            ref = g_array_index (node->children, CleaveOcdbtVersionNodeRef, i);
+            found = TRUE;
+            break;
+          }
+    }
+
+  g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+               "%s: no generation %" G_GUINT64_FORMAT " (latest is %" G_GUINT64_FORMAT ")",
+               store->dir, generation,
+               g_array_index (inl, CleaveOcdbtVersion, inl->len - 1).generation);
+  return NULL;
+}
+
+/* As of a time: the newest version with commit_time <= T. Interior entries
+ * hold the earliest time of their subtree, so the answer is under the last
+ * one that starts at or before T. */
+CleaveOcdbt *
+cleave_ocdbt_pin_time (CleaveOcdbt *store,
+                       guint64      t,
+                       GError     **error)
+{
+  GArray *inl = store->manifest->versions;
+  GArray *nodes = store->manifest->version_nodes;
+  CleaveOcdbtVersionNodeRef ref;
+  gboolean found = FALSE;
+
+  for (guint i = inl->len; i > 0; i--)
+    if (g_array_index (inl, CleaveOcdbtVersion, i - 1).commit_time <= t)
+      return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i - 1));
+
+  for (guint i = nodes->len; i > 0 && !found; i--)
+    if (g_array_index (nodes, CleaveOcdbtVersionNodeRef, i - 1).commit_time <= t)
+      {
+        ref = g_array_index (nodes, CleaveOcdbtVersionNodeRef, i - 1);
+        found = TRUE;
+      }
+
+  while (found)
+    {
+      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
+
+      if (node == NULL)
+        return NULL;
+      found = FALSE;
+      if (node->height == 0)
+        {
+          for (guint i = node->versions->len; i > 0; i--)
+            if (g_array_index (node->versions, CleaveOcdbtVersion, i - 1).commit_time <= t)
+              return pinned (store, &g_array_index (node->versions, CleaveOcdbtVersion, i - 1));
+          break;
+        }
+      for (guint i = node->children->len; i > 0; i--)
+        if (g_array_index (node->children, CleaveOcdbtVersionNodeRef, i - 1).commit_time <= t)
+          {
+            ref = g_array_index (node->children, CleaveOcdbtVersionNodeRef, i - 1);
+            found = TRUE;
+            break;
+          }
+    }
+
+  {
+    g_autofree char *when = cleave_ocdbt_format_time (t);
+    g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                 "%s: no version was committed at or before %s", store->dir, when);
+  }
+  return NULL;
+}
+
+static CleaveOcdbtBtreeNode *
+load_btree_node (CleaveOcdbt               *store,
+                 const CleaveOcdbtLocation *loc,
+                 guint8                     expected_height,
+                 GError                   **error)
+{
+  g_autofree guint8 *data = read_range (store, loc->file, loc->offset, loc->length, error);
+  CleaveOcdbtBtreeNode *node;
+
+  if (data == NULL)
+    return NULL;
+  node = cleave_ocdbt_btree_node_decode (data, loc->length, loc, error);
+  if (node == NULL)
+    g_prefix_error (error, "%s/", store->dir);   /* name the file by its full path */
+  if (node != NULL && node->height != expected_height)
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                   "%s: offset %" G_GUINT64_FORMAT ": b+tree node has height %u, expected %u",
+                   loc->file, loc->offset, node->height, expected_height);
+      g_clear_pointer (&node, cleave_ocdbt_btree_node_free);
+    }
+  return node;
+}
+
+static GBytes *
+read_value (CleaveOcdbt                *store,
+            const CleaveOcdbtBtreeNode *node,
+            const CleaveOcdbtEntry     *e,
+            GError                    **error)
+{
+  guint8 *data;
+
+  if (e->value_kind == CLEAVE_OCDBT_VALUE_INLINE)
+    return g_bytes_new_from_bytes (node->body, e->value_offset, e->value_length);
+  data = read_range (store, e->value_file, e->value_offset, e->value_length, error);
+  return data ? g_bytes_new_take (data, e->value_length) : NULL;
+}
+
+/* Index of the last entry whose key is <= @key, or -1. */
+static int
+find_floor (const CleaveOcdbtBtreeNode *node,
+            const guint8               *key,
+            gsize                       key_len)
+{
+  int lo = 0, hi = (int) node->n_entries - 1, ans = -1;
+
+  while (lo <= hi)
+    {
+      int mid = lo + (hi - lo) / 2;
+      const CleaveOcdbtEntry *e = &node->entries[mid];
+
+      if (cleave_ocdbt_key_cmp (cleave_ocdbt_entry_key (node, mid), e->key_length, key, key_len) <= 0)
+        {
+          ans = mid;
+          lo = mid + 1;
+        }
+      else
+        hi = mid - 1;
+    }
+  return ans;
+}
+
+gboolean
+cleave_ocdbt_get (CleaveOcdbt  *store,
+                  const guint8 *key,
+                  gsize         key_len,
+                  GBytes      **value_out,
+                  GError      **error)
+{
+  CleaveOcdbtLocation loc = store->version.root;
+  guint8 height = store->version.root_height;
+
+  *value_out = NULL;
+  if (loc.offset == CLEAVE_OCDBT_MISSING)
+    return TRUE;
+
+  for (;;)
+    {
+      g_autoptr(CleaveOcdbtBtreeNode) node = load_btree_node (store, &loc, height, error);
+      const CleaveOcdbtEntry *e;
+      int i;
+
+      if (node == NULL)
+        return FALSE;
+      i = find_floor (node, key, key_len);
+      if (i < 0)
+        return TRUE;
+      e = &node->entries[i];
+      if (node->height == 0)
+        {
+          if (cleave_ocdbt_key_cmp (cleave_ocdbt_entry_key (node, i), e->key_length, key, key_len) != 0)
+            return TRUE;
+          *value_out = read_value (store, node, e, error);
+          return *value_out != NULL;
+        }
+      /* The child's keys omit the subtree's common prefix. */
+      if (key_len < e->subtree_common_prefix_length ||
+          memcmp (key, cleave_ocdbt_entry_key (node, i), e->subtree_common_prefix_length) != 0)
+        return TRUE;
+      key += e->subtree_common_prefix_length;
+      key_len -= e->subtree_common_prefix_length;
+      loc = e->child;
+      height = node->height - 1;
+    }
+}
+
+typedef struct
+{
+  CleaveOcdbt        *store;
+  const guint8       *lo;
+  gsize               lo_len;
+  const guint8       *hi;     /* NULL: no upper bound */
+  gsize               hi_len;
+  CleaveOcdbtListFunc func;
+  gpointer            user_data;
+  GByteArray         *key;    /* full key being built */
+  gboolean            stopped;
+} ListState;
+
+static gboolean
+list_node (ListState                 *st,
+           const CleaveOcdbtLocation *loc,
+           guint8                     height,
+           GError                   **error)
+{
+  g_autoptr(CleaveOcdbtBtreeNode) node = load_btree_node (st->store, loc, height, error);
+  guint prefix_len = st->key->len;
+
+  if (node == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < node->n_entries && !st->stopped; i++)
+    {
+      const CleaveOcdbtEntry *e = &node->entries[i];
+
+      g_byte_array_set_size (st->key, prefix_len);
+      g_byte_array_append (st->key, cleave_ocdbt_entry_key (node, i), e->key_length);
+
+      /* Past the upper bound: nothing further can be in range. */
+      if (st->hi && cleave_ocdbt_key_cmp (st->key->data, st->key->len, st->hi, st->hi_len) >= 0)
+        {
+          st->stopped = TRUE;
+          break;
+        }
+      if (node->height == 0)
+        {
+          if (cleave_ocdbt_key_cmp (st->key->data, st->key->len, st->lo, st->lo_len) < 0)
+            continue;
+          if (!st->func (st->key->data, st->key->len, e->value_length, st->user_data))
+            st->stopped = TRUE;
+          continue;
+        }
+      /* Skip a child whose whole range [K_i, K_i+1) lies below lo. */
+      if (i + 1 < node->n_entries)
+        {
+          g_autoptr(GByteArray) next = g_byte_array_new ();
+          g_byte_array_append (next, st->key->data, prefix_len);
+          g_byte_array_append (next, cleave_ocdbt_entry_key (node, i + 1), node->entries[i + 1].key_length);
+          if (cleave_ocdbt_key_cmp (next->data, next->len, st->lo, st->lo_len) <= 0)
+            continue;
+        }
+      g_byte_array_set_size (st->key, prefix_len + e->subtree_common_prefix_length);
+      if (!list_node (st, &e->child, node->height - 1, error))
+        return FALSE;
+    }
+  g_byte_array_set_size (st->key, prefix_len);
+  return TRUE;
+}
+
+gboolean
+cleave_ocdbt_list (CleaveOcdbt        *store,
+                   const guint8       *lo,
+                   gsize               lo_len,
+                   const guint8       *hi,
+                   gsize               hi_len,
+                   CleaveOcdbtListFunc func,
+                   gpointer            user_data,
+                   GError            **error)
+{
+  g_autoptr(GByteArray) key = g_byte_array_new ();
+  ListState st = { store, lo ? lo : (const guint8 *) "", lo ? lo_len : 0, hi, hi_len,
+                   func, user_data, key, FALSE };
+
+  if (store->version.root.offset == CLEAVE_OCDBT_MISSING)
+    return TRUE;
+  return list_node (&st, &store->version.root, store->version.root_height, error);
+}
+
+guint64
+cleave_ocdbt_parse_time (const char *text,
+                         GError    **error)
+{
+  g_autoptr(GString) rest = g_string_new (NULL);
+  g_autoptr(GDateTime) dt = NULL;
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  const char *dot = strchr (text, '.');
+  guint64 frac = 0;
+  gint64 secs;
+
+  /* GDateTime keeps microseconds; commit times are nanoseconds, so the
+   * fraction is read here. */
+  if (dot != NULL)
+    {
+      const char *p = dot + 1;
+      int digits = 0;
+
+      g_string_append_len (rest, text, dot - text);
+      for (; g_ascii_isdigit (*p); p++, digits++)
+        if (digits < 9)
+          frac = frac * 10 + (*p - '0');
+      for (int d = MIN (digits, 9); d < 9; d++)
+        frac *= 10;
+      g_string_append (rest, p);
+    }
+  else
+    g_string_append (rest, text);
+
+  dt = g_date_time_new_from_iso8601 (rest->str, utc);
+  if (dt == NULL || (secs = g_date_time_to_unix (dt)) < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "'%s' is not an ISO 8601 time after 1970 (e.g. 2025-01-30T21:12:59.931662761Z)", text);
+      return 0;
+    }
+  return (guint64) secs * G_GUINT64_CONSTANT (1000000000) + frac;
+}
+
+char *
+cleave_ocdbt_format_time (guint64 ns)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc ((gint64) (ns / 1000000000));
+  g_autofree char *base = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : g_strdup ("?");
+
+  return g_strdup_printf ("%s.%09" G_GUINT64_FORMAT "Z", base, ns % 1000000000);
+}

@@ -1,0 +1,66 @@
+/* cleave-ocdbt.h
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * An OCDBT store in a local directory, as tensorstore writes it: open,
+ * list its versions, read any version (latest, by generation, or as of a
+ * time), get one key, list keys in order.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "cleave-ocdbt-format.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CleaveOcdbt CleaveOcdbt;
+
+/* Called for each key in order; return FALSE to stop early. */
+typedef gboolean (*CleaveOcdbtListFunc) (const guint8 *key,
+                                         gsize         key_len,
+                                         guint64       value_len,
+                                         gpointer      user_data);
+
+CleaveOcdbt *cleave_ocdbt_open              (const char          *dir,
+                                             GError             **error);
+CleaveOcdbt *cleave_ocdbt_pin_generation    (CleaveOcdbt         *store,
+                                             guint64              generation,
+                                             GError             **error);
+CleaveOcdbt *cleave_ocdbt_pin_time          (CleaveOcdbt         *store,
+                                             guint64              commit_time_ns,
+                                             GError             **error);
+CleaveOcdbt *cleave_ocdbt_ref               (CleaveOcdbt         *store);
+void         cleave_ocdbt_unref             (CleaveOcdbt         *store);
+
+const char  *cleave_ocdbt_get_dir           (CleaveOcdbt         *store);
+gboolean     cleave_ocdbt_is_pinned         (CleaveOcdbt         *store);
+const CleaveOcdbtConfig  *cleave_ocdbt_get_config  (CleaveOcdbt  *store);
+const CleaveOcdbtVersion *cleave_ocdbt_get_version (CleaveOcdbt  *store);
+const CleaveOcdbtManifest *cleave_ocdbt_get_manifest (CleaveOcdbt *store);
+
+GArray      *cleave_ocdbt_list_versions     (CleaveOcdbt         *store,
+                                             GError             **error);
+gboolean     cleave_ocdbt_get               (CleaveOcdbt         *store,
+                                             const guint8        *key,
+                                             gsize                key_len,
+                                             GBytes             **value_out,
+                                             GError             **error);
+gboolean     cleave_ocdbt_list              (CleaveOcdbt         *store,
+                                             const guint8        *lo,
+                                             gsize                lo_len,
+                                             const guint8        *hi,
+                                             gsize                hi_len,
+                                             CleaveOcdbtListFunc  func,
+                                             gpointer             user_data,
+                                             GError             **error);
+
+guint64      cleave_ocdbt_parse_time        (const char          *iso8601,
+                                             GError             **error);
+char        *cleave_ocdbt_format_time       (guint64              commit_time_ns);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveOcdbt, cleave_ocdbt_unref)
+
+G_END_DECLS

@@ -1,0 +1,404 @@
+/* test-ocdbt.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Reading tensorstore-written stores: every generation of every golden case
+ * must decode to exactly its *.expected.json; damaged stores must fail with
+ * an error that names the file.
+ */
+
+#include "cleave-ocdbt.h"
+#include "cleave-test.h"
+
+#include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct
+{
+  CleaveOcdbt *store;
+  GPtrArray   *lines;   /* "key size sha256" per key, in list order */
+  GError      *error;
+} Listing;
+
+static gboolean
+collect_entry (const guint8 *key,
+               gsize         key_len,
+               guint64       value_len,
+               gpointer      user_data)
+{
+  Listing *l = user_data;
+  g_autoptr(GBytes) value = NULL;
+  g_autofree char *sha = NULL;
+
+  if (!cleave_ocdbt_get (l->store, key, key_len, &value, &l->error))
+    return FALSE;
+  g_assert_nonnull (value);
+  g_assert_cmpuint (g_bytes_get_size (value), ==, value_len);
+  sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, value);
+  g_ptr_array_add (l->lines, g_strdup_printf ("%.*s %" G_GUINT64_FORMAT " %s", (int) key_len, key, value_len, sha));
+  return TRUE;
+}
+
+static GPtrArray *
+list_all (CleaveOcdbt *store)
+{
+  Listing l = { store, g_ptr_array_new_with_free_func (g_free), NULL };
+
+  g_assert_true (cleave_ocdbt_list (store, NULL, 0, NULL, 0, collect_entry, &l, &l.error) || l.error);
+  g_assert_no_error (l.error);
+  return l.lines;
+}
+
+static int
+cmp_lines (gconstpointer a,
+           gconstpointer b)
+{
+  /* "key size sha": a space sorts below every key byte used here, so the
+   * lines sort as their keys do. */
+  const char *x = *(const char **) a, *y = *(const char **) b;
+  return strcmp (x, y);
+}
+
+/* The multi-version case states its contents as a rule rather than a list. */
+static GPtrArray *
+rule_entries (guint64 gen)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint64 j = 1; j <= gen; j++)
+    {
+      g_autofree char *value = g_strdup_printf ("version %" G_GUINT64_FORMAT, j);
+      g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, value, -1);
+      g_ptr_array_add (lines, g_strdup_printf ("key%" G_GUINT64_FORMAT " %zu %s", j, strlen (value), sha));
+    }
+  g_ptr_array_sort (lines, cmp_lines);   /* bytewise, as keys are */
+  return lines;
+}
+
+
+static void
+check_case (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *expected_name = g_strconcat (name, ".expected.json", NULL);
+  g_autofree char *store_name = g_strconcat (name, ".ocdbt", NULL);
+  g_autofree char *expected_path = cleave_test_shared_path ("testdata", "ocdbt", expected_name, NULL);
+  g_autofree char *dir = cleave_test_shared_path ("testdata", "ocdbt", store_name, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = NULL;
+  g_autoptr(GArray) versions = NULL;
+  JsonObject *root;
+  JsonArray *gens, *inl, *vnodes;
+  const CleaveOcdbtManifest *m;
+
+  g_assert_true (json_parser_load_from_file (parser, expected_path, &error));
+  root = json_node_get_object (json_parser_get_root (parser));
+  gens = json_object_get_array_member (root, "generations");
+
+  store = cleave_ocdbt_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (cleave_ocdbt_is_pinned (store));
+
+  /* The manifest's own layout: inline versions and version-tree nodes. */
+  m = cleave_ocdbt_get_manifest (store);
+  inl = json_object_get_array_member (root, "inline_versions");
+  g_assert_cmpuint (m->versions->len, ==, json_array_get_length (inl));
+  for (guint i = 0; i < m->versions->len; i++)
+    g_assert_cmpuint (g_array_index (m->versions, CleaveOcdbtVersion, i).generation, ==,
+                      json_array_get_int_element (inl, i));
+  vnodes = json_object_get_array_member (root, "manifest_version_tree_nodes");
+  g_assert_cmpuint (m->version_nodes->len, ==, json_array_get_length (vnodes));
+  for (guint i = 0; i < m->version_nodes->len; i++)
+    {
+      JsonObject *o = json_array_get_object_element (vnodes, i);
+      const CleaveOcdbtVersionNodeRef *ref = &g_array_index (m->version_nodes, CleaveOcdbtVersionNodeRef, i);
+
+      g_assert_cmpuint (ref->height, ==, json_object_get_int_member (o, "height"));
+      g_assert_cmpuint (ref->generation, ==, json_object_get_int_member (o, "generation_number"));
+      g_assert_cmpuint (ref->num_generations, ==, json_object_get_int_member (o, "num_generations"));
+      g_assert_cmpuint (ref->commit_time, ==, json_object_get_int_member (o, "commit_time_ns"));
+      g_assert_cmpstr (ref->location.file, ==, json_object_get_string_member (o, "file"));
+      g_assert_cmpuint (ref->location.offset, ==, json_object_get_int_member (o, "offset"));
+    }
+  {
+    JsonObject *cfg = json_object_get_object_member (root, "config");
+    const CleaveOcdbtConfig *c = cleave_ocdbt_get_config (store);
+    g_autofree char *uuid = g_strdup_printf ("%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+                                             c->uuid[0], c->uuid[1], c->uuid[2], c->uuid[3], c->uuid[4], c->uuid[5],
+                                             c->uuid[6], c->uuid[7], c->uuid[8], c->uuid[9], c->uuid[10],
+                                             c->uuid[11], c->uuid[12], c->uuid[13], c->uuid[14], c->uuid[15]);
+    g_assert_cmpstr (uuid, ==, json_object_get_string_member (cfg, "uuid_hex"));
+    g_assert_cmpuint (c->max_inline_value_bytes, ==, json_object_get_int_member (cfg, "max_inline_value_bytes"));
+    g_assert_cmpuint (c->max_decoded_node_bytes, ==, json_object_get_int_member (cfg, "max_decoded_node_bytes"));
+    g_assert_cmpuint (c->version_tree_arity_log2, ==, json_object_get_int_member (cfg, "version_tree_arity_log2"));
+  }
+
+  versions = cleave_ocdbt_list_versions (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (versions->len, ==, json_array_get_length (gens));
+
+  for (guint i = 0; i < versions->len; i++)
+    {
+      JsonObject *g = json_array_get_object_element (gens, i);
+      JsonObject *stats = json_object_get_object_member (g, "stats");
+      const CleaveOcdbtVersion *v = &g_array_index (versions, CleaveOcdbtVersion, i);
+      guint64 gen = json_object_get_int_member (g, "generation_number");
+      guint64 t = json_object_get_int_member (g, "commit_time_ns");
+      g_autoptr(CleaveOcdbt) pin = NULL;
+      g_autoptr(CleaveOcdbt) at = NULL;
+      g_autoptr(CleaveOcdbt) after = NULL;
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GPtrArray) want = NULL;
+
+      g_assert_cmpuint (v->generation, ==, gen);
+      g_assert_cmpuint (v->commit_time, ==, t);
+      g_assert_cmpuint (v->root_height, ==, json_object_get_int_member (g, "root_height"));
+      g_assert_cmpuint (v->stats.num_keys, ==, json_object_get_int_member (stats, "num_keys"));
+      g_assert_cmpuint (v->stats.num_tree_bytes, ==, json_object_get_int_member (stats, "num_tree_bytes"));
+      g_assert_cmpuint (v->stats.num_indirect_value_bytes, ==,
+                        json_object_get_int_member (stats, "num_indirect_value_bytes"));
+
+      pin = cleave_ocdbt_pin_generation (store, gen, &error);
+      g_assert_no_error (error);
+      g_assert_true (cleave_ocdbt_is_pinned (pin));
+      g_assert_cmpuint (cleave_ocdbt_get_version (pin)->generation, ==, gen);
+
+      got = list_all (pin);
+      if (json_object_has_member (g, "entries"))
+        {
+          JsonArray *entries = json_object_get_array_member (g, "entries");
+
+          want = g_ptr_array_new_with_free_func (g_free);
+          for (guint k = 0; k < json_array_get_length (entries); k++)
+            {
+              JsonObject *e = json_array_get_object_element (entries, k);
+              g_ptr_array_add (want, g_strdup_printf ("%s %" G_GINT64_FORMAT " %s",
+                                                      json_object_get_string_member (e, "key"),
+                                                      json_object_get_int_member (e, "size"),
+                                                      json_object_get_string_member (e, "sha256")));
+            }
+        }
+      else
+        want = rule_entries (gen);
+      g_assert_cmpuint (got->len, ==, want->len);
+      for (guint k = 0; k < got->len; k++)
+        g_assert_cmpstr (got->pdata[k], ==, want->pdata[k]);
+
+      /* As of its commit time, and 1 ns after: this generation; 1 ns before:
+       * the previous one (or none). */
+      at = cleave_ocdbt_pin_time (store, t, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (cleave_ocdbt_get_version (at)->generation, ==, gen);
+      after = cleave_ocdbt_pin_time (store, t + 1, &error);
+      g_assert_no_error (error);
+      if (i + 1 == versions->len || g_array_index (versions, CleaveOcdbtVersion, i + 1).commit_time > t + 1)
+        g_assert_cmpuint (cleave_ocdbt_get_version (after)->generation, ==, gen);
+      {
+        g_autoptr(CleaveOcdbt) before = cleave_ocdbt_pin_time (store, t - 1, &error);
+        if (i == 0)
+          {
+            g_assert_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND);
+            g_clear_error (&error);
+          }
+        else
+          {
+            g_assert_no_error (error);
+            g_assert_cmpuint (cleave_ocdbt_get_version (before)->generation, ==,
+                              g_array_index (versions, CleaveOcdbtVersion, i - 1).generation);
+          }
+      }
+    }
+
+  /* A generation that does not exist, and absent keys. */
+  {
+    g_autoptr(CleaveOcdbt) none = cleave_ocdbt_pin_generation (store, versions->len + 1, &error);
+    g_autoptr(GBytes) value = NULL;
+
+    g_assert_null (none);
+    g_assert_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_true (cleave_ocdbt_get (store, (const guint8 *) "no such key", 11, &value, &error));
+    g_assert_no_error (error);
+    g_assert_null (value);
+    g_assert_true (cleave_ocdbt_get (store, (const guint8 *) "", 0, &value, &error));
+    g_assert_null (value);
+  }
+}
+
+static void
+test_ocdbt_range_listing (void)
+{
+  g_autofree char *dir = cleave_test_shared_path ("testdata", "ocdbt", "files_min_arity.ocdbt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = cleave_ocdbt_open (dir, &error);
+  Listing l = { store, g_ptr_array_new_with_free_func (g_free), NULL };
+
+  g_assert_no_error (error);
+  /* [b, baz0): "b", "baz/first", "baz/x", "baz/z" — through a height-3 tree. */
+  g_assert_true (cleave_ocdbt_list (store, (const guint8 *) "b", 1, (const guint8 *) "baz0", 4,
+                                    collect_entry, &l, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (l.lines->len, ==, 4);
+  g_assert_true (g_str_has_prefix (l.lines->pdata[0], "b 3 "));
+  g_assert_true (g_str_has_prefix (l.lines->pdata[1], "baz/first 0 "));
+  g_assert_true (g_str_has_prefix (l.lines->pdata[3], "baz/z 0 "));
+  g_ptr_array_unref (l.lines);
+}
+
+/* Copies a golden store into a scratch directory, to damage it. */
+static char *
+copy_store (const char *name)
+{
+  g_autofree char *src = cleave_test_shared_path ("testdata", "ocdbt", name, NULL);
+  char *dst = g_build_filename (cleave_test_tmpdir (), name, NULL);
+  g_autofree char *cmd = g_strdup_printf ("cp -r '%s' '%s' && chmod -R u+w '%s'", src, dst, dst);
+
+  g_assert_cmpint (system (cmd), ==, 0);
+  return dst;
+}
+
+static char *
+only_data_file (const char *dir)
+{
+  g_autofree char *d = g_build_filename (dir, "d", NULL);
+  g_autoptr(GDir) gd = g_dir_open (d, 0, NULL);
+  return g_build_filename (d, g_dir_read_name (gd), NULL);
+}
+
+static void
+expect_failure (const char *dir,
+                int         code,
+                const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = cleave_ocdbt_open (dir, &error);
+  gboolean ok;
+
+  if (store != NULL)
+    {
+      Listing l = { store, g_ptr_array_new_with_free_func (g_free), NULL };
+
+      ok = cleave_ocdbt_list (store, NULL, 0, NULL, 0, collect_entry, &l, &error);
+      if (l.error)
+        g_propagate_error (&error, l.error);
+      g_ptr_array_unref (l.lines);
+      g_assert_false (ok && error == NULL);
+    }
+  g_test_message ("%s", error->message);
+  g_assert_error (error, CLEAVE_OCDBT_ERROR, code);
+  g_assert_nonnull (strstr (error->message, needle));
+}
+
+static void
+patch_file (const char *path,
+            gssize      offset,
+            int         xor_mask,
+            gssize      new_size)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  if (offset >= 0)
+    data[offset] ^= xor_mask;
+  if (new_size >= 0)
+    {
+      data = g_realloc (data, MAX ((gsize) new_size, len));
+      if ((gsize) new_size > len)
+        memset (data + len, 0, new_size - len);
+      len = new_size;
+    }
+  g_assert_true (g_file_set_contents (path, data, len, NULL));
+}
+
+static void
+test_ocdbt_malformed (void)
+{
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *manifest = g_build_filename (dir, "manifest.ocdbt", NULL);
+    patch_file (manifest, 40, 0x01, -1);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "manifest.ocdbt: offset");
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "crc32c mismatch");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *manifest = g_build_filename (dir, "manifest.ocdbt", NULL);
+    patch_file (manifest, 0, 0xff, -1);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "wrong magic");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *manifest = g_build_filename (dir, "manifest.ocdbt", NULL);
+    patch_file (manifest, -1, 0, 200);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "length field says 109 bytes, the object has 200");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *manifest = g_build_filename (dir, "manifest.ocdbt", NULL);
+    patch_file (manifest, -1, 0, 10);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "too short");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *data = only_data_file (dir);
+    patch_file (data, -1, 0, 500);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "runs past the end of the file");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_min_arity.ocdbt");
+    g_autofree char *data = only_data_file (dir);
+    g_assert_cmpint (g_unlink (data), ==, 0);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "missing data file");
+  }
+  {
+    g_autofree char *dir = copy_store ("files_high_arity.ocdbt");
+    g_autofree char *data = only_data_file (dir);
+    /* A flipped byte inside a node: its crc catches it, naming the file. */
+    patch_file (data, 30, 0x10, -1);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "/d/");
+  }
+  {
+    g_autofree char *dir = g_build_filename (cleave_test_tmpdir (), "nothing", NULL);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_NOT_FOUND, "no such directory");
+    g_mkdir (dir, 0755);
+    expect_failure (dir, CLEAVE_OCDBT_ERROR_NOT_FOUND, "not an OCDBT store");
+  }
+}
+
+static void
+test_ocdbt_time_format (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = cleave_ocdbt_format_time (G_GUINT64_CONSTANT (1738272778378504069));
+
+  g_assert_cmpstr (text, ==, "2025-01-30T21:32:58.378504069Z");
+  g_assert_cmpuint (cleave_ocdbt_parse_time (text, &error), ==, G_GUINT64_CONSTANT (1738272778378504069));
+  g_assert_cmpuint (cleave_ocdbt_parse_time ("2025-01-30T21:32:58.5Z", &error), ==,
+                    G_GUINT64_CONSTANT (1738272778500000000));
+  g_assert_cmpuint (cleave_ocdbt_parse_time ("2025-01-30T22:32:58+01:00", &error), ==,
+                    G_GUINT64_CONSTANT (1738272778000000000));
+  g_assert_no_error (error);
+  g_assert_cmpuint (cleave_ocdbt_parse_time ("yesterday", &error), ==, 0);
+  g_assert_nonnull (error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  cleave_test_init (&argc, &argv);
+
+  g_test_add_data_func ("/ocdbt/golden/files_high_arity", "files_high_arity", check_case);
+  g_test_add_data_func ("/ocdbt/golden/files_min_arity", "files_min_arity", check_case);
+  g_test_add_data_func ("/ocdbt/golden/multi_version_high_arity", "multi_version_high_arity", check_case);
+  g_test_add_data_func ("/ocdbt/golden/ome_zarr_simple_0.5", "ome_zarr_simple_0.5", check_case);
+  g_test_add_func ("/ocdbt/range-listing", test_ocdbt_range_listing);
+  g_test_add_func ("/ocdbt/malformed", test_ocdbt_malformed);
+  g_test_add_func ("/ocdbt/time-format", test_ocdbt_time_format);
+
+  return g_test_run ();
+}
