@@ -36,6 +36,9 @@ static const CleavectlCommand cleavectl_cmd_help = {
 static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_help,
   &cleavectl_cmd_version,
+  &cleavectl_cmd_kv_ls,
+  &cleavectl_cmd_kv_get,
+  &cleavectl_cmd_kv_versions,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

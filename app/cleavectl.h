@@ -49,5 +49,8 @@ int  cleavectl_usage_error (const CleavectlCommand *command,
 void cleavectl_print_json  (JsonNode               *node);
 
 extern const CleavectlCommand cleavectl_cmd_version;
+extern const CleavectlCommand cleavectl_cmd_kv_ls;
+extern const CleavectlCommand cleavectl_cmd_kv_get;
+extern const CleavectlCommand cleavectl_cmd_kv_versions;
 
 G_END_DECLS

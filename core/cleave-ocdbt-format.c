@@ -48,7 +48,7 @@ cleave_ocdbt_key_cmp (const guint8 *a,
                       const guint8 *b,
                       gsize         b_len)
 {
-  int c = memcmp (a, b, MIN (a_len, b_len));
+  int c = MIN (a_len, b_len) ? memcmp (a, b, MIN (a_len, b_len)) : 0;
 
   if (c != 0)
     return c;
@@ -759,7 +759,9 @@ cleave_ocdbt_btree_node_decode (const guint8              *data,
   if (node->height > 0)
     TRY (read_column (&r, n, common, MAX_KEY_LENGTH, "subtree common prefix length", error));
 
-  node->keys = g_byte_array_new ();
+  /* Sized, so the buffer exists even when every key is empty (a valid
+   * node may hold just the empty key). */
+  node->keys = g_byte_array_sized_new (64);
   for (guint64 i = 0; i < n; i++)
     {
       CleaveOcdbtEntry *e = &node->entries[i];

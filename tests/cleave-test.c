@@ -141,7 +141,9 @@ cleave_test_run (CleaveTestRun *run,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   if (stdin_text != NULL)
     {
-      stdin_path = g_build_filename (cleave_test_tmpdir (), "stdin", NULL);
+      g_autofree char *tmp = cleave_test_tmpdir ();
+
+      stdin_path = g_build_filename (tmp, "stdin", NULL);
       g_assert_true (g_file_set_contents (stdin_path, stdin_text, -1, NULL));
       g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
     }

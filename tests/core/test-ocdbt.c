@@ -8,6 +8,7 @@
  * an error that names the file.
  */
 
+#include "cleave-bytes.h"
 #include "cleave-ocdbt.h"
 #include "cleave-test.h"
 
@@ -253,7 +254,8 @@ static char *
 copy_store (const char *name)
 {
   g_autofree char *src = cleave_test_shared_path ("testdata", "ocdbt", name, NULL);
-  char *dst = g_build_filename (cleave_test_tmpdir (), name, NULL);
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  char *dst = g_build_filename (tmp, name, NULL);
   g_autofree char *cmd = g_strdup_printf ("cp -r '%s' '%s' && chmod -R u+w '%s'", src, dst, dst);
 
   g_assert_cmpint (system (cmd), ==, 0);
@@ -362,11 +364,47 @@ test_ocdbt_malformed (void)
     expect_failure (dir, CLEAVE_OCDBT_ERROR_CORRUPT, "/d/");
   }
   {
-    g_autofree char *dir = g_build_filename (cleave_test_tmpdir (), "nothing", NULL);
+    g_autofree char *tmp = cleave_test_tmpdir ();
+    g_autofree char *dir = g_build_filename (tmp, "nothing", NULL);
     expect_failure (dir, CLEAVE_OCDBT_ERROR_NOT_FOUND, "no such directory");
     g_mkdir (dir, 0755);
     expect_failure (dir, CLEAVE_OCDBT_ERROR_NOT_FOUND, "not an OCDBT store");
   }
+}
+
+/* A leaf holding only the empty key, built by hand (the fuzzer found that
+ * an all-empty key buffer was never allocated). */
+static void
+test_ocdbt_empty_key_node (void)
+{
+  g_autoptr(GByteArray) obj = g_byte_array_new ();
+  g_autoptr(CleaveOcdbtBtreeNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  CleaveOcdbtLocation loc = { g_intern_static_string ("d/x"), g_intern_static_string (""), 0, 0 };
+  static const guint8 body[] = {
+    0,        /* height: leaf */
+    0,        /* data file table: no files */
+    1,        /* one entry */
+    0,        /* key suffix length 0: the empty key */
+    2,        /* value length */
+    0,        /* inline */
+    'h', 'i',
+  };
+
+  cleave_bytes_put_u32be (obj, CLEAVE_OCDBT_MAGIC_BTREE_NODE);
+  cleave_bytes_put_u64le (obj, 4 + 8 + 2 + sizeof body + 4);
+  cleave_bytes_put_varint (obj, 0);
+  cleave_bytes_put_varint (obj, 0);
+  g_byte_array_append (obj, body, sizeof body);
+  cleave_bytes_put_u32le (obj, cleave_crc32c (obj->data, obj->len));
+  loc.length = obj->len;
+
+  node = cleave_ocdbt_btree_node_decode (obj->data, obj->len, &loc, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (node->n_entries, ==, 1);
+  g_assert_cmpuint (node->entries[0].key_length, ==, 0);
+  g_assert_cmpuint (node->entries[0].value_length, ==, 2);
+  g_assert_cmpmem ((const guint8 *) g_bytes_get_data (node->body, NULL) + node->entries[0].value_offset, 2, "hi", 2);
 }
 
 static void
@@ -399,6 +437,7 @@ main (int   argc,
   g_test_add_func ("/ocdbt/range-listing", test_ocdbt_range_listing);
   g_test_add_func ("/ocdbt/malformed", test_ocdbt_malformed);
   g_test_add_func ("/ocdbt/time-format", test_ocdbt_time_format);
+  g_test_add_func ("/ocdbt/empty-key-node", test_ocdbt_empty_key_node);
 
   return g_test_run ();
 }

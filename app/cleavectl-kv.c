@@ -1,0 +1,264 @@
+/* cleavectl-kv.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * cleavectl kv: look inside an OCDBT store.
+ */
+
+#define G_LOG_DOMAIN "cleavectl"
+
+#include "cleavectl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleave-ocdbt.h"
+
+static char *opt_prefix;
+static gint64 opt_version = -1;
+static char *opt_at;
+
+static GOptionEntry pin_entries[] = {
+  { "version", 0, 0, G_OPTION_ARG_INT64, &opt_version, "Read generation N instead of the latest", "N" },
+  { "at", 0, 0, G_OPTION_ARG_STRING, &opt_at, "Read the newest version committed at or before this time", "ISO8601" },
+  { NULL }
+};
+
+static GOptionEntry ls_entries[] = {
+  { "prefix", 0, 0, G_OPTION_ARG_STRING, &opt_prefix, "List only keys that start with P", "P" },
+  { "version", 0, 0, G_OPTION_ARG_INT64, &opt_version, "List generation N instead of the latest", "N" },
+  { "at", 0, 0, G_OPTION_ARG_STRING, &opt_at, "List the newest version committed at or before this time", "ISO8601" },
+  { NULL }
+};
+
+/* Opens STORE, pinned to --version or --at when given. */
+static CleaveOcdbt *
+open_store (const char *path,
+            GError    **error)
+{
+  g_autoptr(CleaveOcdbt) store = NULL;
+
+  if (opt_version >= 0 && opt_at != NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "give --version or --at, not both");
+      return NULL;
+    }
+  if (strchr (path, '+') != NULL && !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_UNSUPPORTED,
+                   "%s: BASE+FORK stores are not readable yet (forks arrive with the store's write side)", path);
+      return NULL;
+    }
+  store = cleave_ocdbt_open (path, error);
+  if (store == NULL)
+    return NULL;
+  if (opt_version >= 0)
+    return cleave_ocdbt_pin_generation (store, opt_version, error);
+  if (opt_at != NULL)
+    {
+      guint64 t = cleave_ocdbt_parse_time (opt_at, error);
+      if (t == 0)
+        return NULL;
+      return cleave_ocdbt_pin_time (store, t, error);
+    }
+  return g_steal_pointer (&store);
+}
+
+/* JSON strings must be UTF-8; other keys are shown as hex, as ngocdbt does. */
+static char *
+printable_key (const guint8 *key,
+               gsize         len)
+{
+  GString *s;
+
+  if (g_utf8_validate ((const char *) key, len, NULL) && memchr (key, '\0', len) == NULL)
+    return g_strndup ((const char *) key, len);
+  s = g_string_new ("hex:");
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (s, "%02x", key[i]);
+  return g_string_free (s, FALSE);
+}
+
+typedef struct
+{
+  JsonBuilder *builder;
+} LsState;
+
+static gboolean
+ls_entry (const guint8 *key,
+          gsize         key_len,
+          guint64       value_len,
+          gpointer      user_data)
+{
+  LsState *st = user_data;
+  g_autofree char *k = printable_key (key, key_len);
+
+  if (st->builder)
+    {
+      json_builder_begin_object (st->builder);
+      json_builder_set_member_name (st->builder, "key");
+      json_builder_add_string_value (st->builder, k);
+      json_builder_set_member_name (st->builder, "size");
+      json_builder_add_int_value (st->builder, value_len);
+      json_builder_end_object (st->builder);
+    }
+  else
+    printf ("%s\t%" G_GUINT64_FORMAT "\n", k, value_len);
+  return TRUE;
+}
+
+static int
+run_ls (const CleavectlCommand *command,
+        char                  **args,
+        guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = open_store (args[0], &error);
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree guint8 *hi = NULL;
+  gsize lo_len = 0, hi_len = 0;
+  LsState st = { NULL };
+
+  if (store == NULL)
+    return cleavectl_fail (command, error);
+
+  /* A prefix is the range [P, P') where P' is P with its last byte below
+   * 0xff incremented and the bytes after it dropped. */
+  if (opt_prefix)
+    {
+      lo_len = strlen (opt_prefix);
+      hi = g_memdup2 (opt_prefix, lo_len + 1);
+      hi_len = lo_len;
+      while (hi_len > 0 && hi[hi_len - 1] == 0xff)
+        hi_len--;
+      if (hi_len > 0)
+        hi[hi_len - 1]++;
+      else
+        g_clear_pointer (&hi, g_free);
+    }
+
+  if (cleavectl_json)
+    {
+      builder = json_builder_new ();
+      json_builder_begin_array (builder);
+      st.builder = builder;
+    }
+  if (!cleave_ocdbt_list (store, (const guint8 *) opt_prefix, lo_len, hi, hi_len, ls_entry, &st, &error))
+    return cleavectl_fail (command, error);
+  if (builder)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      json_builder_end_array (builder);
+      root = json_builder_get_root (builder);
+      cleavectl_print_json (root);
+    }
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_get (const CleavectlCommand *command,
+         char                  **args,
+         guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = open_store (args[0], &error);
+  g_autoptr(GBytes) value = NULL;
+  gsize len;
+  const guint8 *data;
+
+  if (store == NULL)
+    return cleavectl_fail (command, error);
+  if (!cleave_ocdbt_get (store, (const guint8 *) args[1], strlen (args[1]), &value, &error))
+    return cleavectl_fail (command, error);
+  if (value == NULL)
+    {
+      g_set_error (&error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no key '%s' in generation %" G_GUINT64_FORMAT, args[0], args[1],
+                   cleave_ocdbt_get_version (store)->generation);
+      return cleavectl_fail (command, error);
+    }
+  data = g_bytes_get_data (value, &len);
+  if (len > 0)
+    fwrite (data, 1, len, stdout);
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_versions (const CleavectlCommand *command,
+              char                  **args,
+              guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = open_store (args[0], &error);
+  g_autoptr(GArray) versions = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  if (store == NULL)
+    return cleavectl_fail (command, error);
+  versions = cleave_ocdbt_list_versions (store, &error);
+  if (versions == NULL)
+    return cleavectl_fail (command, error);
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < versions->len; i++)
+    {
+      const CleaveOcdbtVersion *v = &g_array_index (versions, CleaveOcdbtVersion, i);
+      g_autofree char *when = cleave_ocdbt_format_time (v->commit_time);
+
+      if (cleavectl_json)
+        {
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "generation");
+          json_builder_add_int_value (builder, v->generation);
+          json_builder_set_member_name (builder, "commit_time");
+          json_builder_add_string_value (builder, when);
+          json_builder_set_member_name (builder, "commit_time_ns");
+          json_builder_add_int_value (builder, v->commit_time);
+          json_builder_set_member_name (builder, "num_keys");
+          json_builder_add_int_value (builder, v->stats.num_keys);
+          json_builder_end_object (builder);
+        }
+      else
+        printf ("%" G_GUINT64_FORMAT "\t%s\t%" G_GUINT64_FORMAT " keys\n", v->generation, when, v->stats.num_keys);
+    }
+  json_builder_end_array (builder);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (builder);
+      cleavectl_print_json (root);
+    }
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_kv_ls = {
+  .name = "kv ls",
+  .synopsis = "STORE [--prefix P] [--version N | --at ISO8601] [--json]",
+  .summary = "List the keys of an OCDBT store, in key order, with their value sizes",
+  .description = "Text output is one 'KEY<TAB>SIZE' line a key. Keys that are not UTF-8 are shown as hex:....",
+  .entries = ls_entries,
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_ls,
+};
+
+const CleavectlCommand cleavectl_cmd_kv_get = {
+  .name = "kv get",
+  .synopsis = "STORE KEY [--version N | --at ISO8601]",
+  .summary = "Write the value of one key to standard output, as raw bytes",
+  .entries = pin_entries,
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_get,
+};
+
+const CleavectlCommand cleavectl_cmd_kv_versions = {
+  .name = "kv versions",
+  .synopsis = "STORE [--json]",
+  .summary = "List the generations of an OCDBT store with their commit times, oldest first",
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_versions,
+};
