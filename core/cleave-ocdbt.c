@@ -14,14 +14,166 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Decoded B+tree nodes, keyed by (data file, offset), bounded by their
+ * decoded bytes, least recently used out first. One cache serves a store
+ * and all handles pinned from it; readers in several threads share it. */
+typedef struct
+{
+  const char      *file;     /* interned */
+  guint64          offset;
+} NodeKey;
+
+typedef struct
+{
+  gatomicrefcount       ref_count;
+  NodeKey               key;
+  CleaveOcdbtBtreeNode *node;
+  GList                 link;   /* in the cache's LRU queue while cached */
+  gboolean              cached;
+} CachedNode;
+
+typedef struct
+{
+  GMutex      lock;
+  GHashTable *nodes;            /* NodeKey* -> CachedNode* (holds one ref) */
+  GQueue      lru;              /* most recently used first */
+  gsize       bytes;
+  gsize       budget;
+  guint64     hits;
+  guint64     misses;
+} NodeCache;
+
 struct _CleaveOcdbt
 {
   gatomicrefcount      ref_count;
+  NodeCache           *cache;     /* owned by the unpinned handle */
   char                *dir;
   CleaveOcdbtManifest *manifest;
   CleaveOcdbtVersion   version;   /* the one this handle reads */
   CleaveOcdbt         *parent;    /* pinned handles share the parent's manifest */
 };
+
+static guint
+node_key_hash (gconstpointer p)
+{
+  const NodeKey *k = p;
+  return g_direct_hash (k->file) ^ (guint) (k->offset * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) >> 32);
+}
+
+static gboolean
+node_key_equal (gconstpointer a,
+                gconstpointer b)
+{
+  const NodeKey *x = a, *y = b;
+  return x->file == y->file && x->offset == y->offset;
+}
+
+static void
+cached_node_unref (CachedNode *c)
+{
+  if (c != NULL && g_atomic_ref_count_dec (&c->ref_count))
+    {
+      cleave_ocdbt_btree_node_free (c->node);
+      g_free (c);
+    }
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CachedNode, cached_node_unref)
+
+static NodeCache *
+node_cache_new (gsize budget)
+{
+  NodeCache *cache = g_new0 (NodeCache, 1);
+
+  g_mutex_init (&cache->lock);
+  cache->nodes = g_hash_table_new (node_key_hash, node_key_equal);
+  g_queue_init (&cache->lru);
+  cache->budget = budget;
+  return cache;
+}
+
+/* With the lock held: drops least recently used nodes until the cache fits. */
+static void
+node_cache_trim (NodeCache *cache)
+{
+  while (cache->bytes > cache->budget && cache->lru.tail != NULL)
+    {
+      CachedNode *victim = cache->lru.tail->data;
+
+      g_queue_unlink (&cache->lru, &victim->link);
+      g_hash_table_remove (cache->nodes, &victim->key);
+      cache->bytes -= victim->node->decoded_size;
+      victim->cached = FALSE;
+      cached_node_unref (victim);
+    }
+}
+
+static void
+node_cache_free (NodeCache *cache)
+{
+  cache->budget = 0;
+  node_cache_trim (cache);
+  g_hash_table_unref (cache->nodes);
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+static CachedNode *
+node_cache_lookup (NodeCache     *cache,
+                   const NodeKey *key)
+{
+  CachedNode *c;
+
+  g_mutex_lock (&cache->lock);
+  c = g_hash_table_lookup (cache->nodes, key);
+  if (c != NULL)
+    {
+      g_queue_unlink (&cache->lru, &c->link);
+      g_queue_push_head_link (&cache->lru, &c->link);
+      g_atomic_ref_count_inc (&c->ref_count);
+      cache->hits++;
+    }
+  else
+    cache->misses++;
+  g_mutex_unlock (&cache->lock);
+  return c;
+}
+
+/* Takes @node; returns a reference to what the cache now holds for the key
+ * (another thread may have decoded the same node meanwhile). */
+static CachedNode *
+node_cache_insert (NodeCache            *cache,
+                   const NodeKey        *key,
+                   CleaveOcdbtBtreeNode *node)
+{
+  CachedNode *c;
+
+  g_mutex_lock (&cache->lock);
+  c = g_hash_table_lookup (cache->nodes, key);
+  if (c != NULL)
+    {
+      g_atomic_ref_count_inc (&c->ref_count);
+      g_mutex_unlock (&cache->lock);
+      cleave_ocdbt_btree_node_free (node);
+      return c;
+    }
+  c = g_new0 (CachedNode, 1);
+  g_atomic_ref_count_init (&c->ref_count);
+  c->key = *key;
+  c->node = node;
+  c->link.data = c;
+  if (node->decoded_size <= cache->budget)
+    {
+      g_atomic_ref_count_inc (&c->ref_count);   /* the cache's */
+      c->cached = TRUE;
+      g_hash_table_insert (cache->nodes, &c->key, c);
+      g_queue_push_head_link (&cache->lru, &c->link);
+      cache->bytes += node->decoded_size;
+      node_cache_trim (cache);
+    }
+  g_mutex_unlock (&cache->lock);
+  return c;
+}
 
 static void
 set_io_error (GError    **error,
@@ -147,6 +299,7 @@ cleave_ocdbt_open (const char *dir,
 
   g_atomic_ref_count_init (&store->ref_count);
   store->dir = g_strdup (dir);
+  store->cache = node_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
@@ -209,7 +362,10 @@ cleave_ocdbt_unref (CleaveOcdbt *store)
   if (store->parent)
     cleave_ocdbt_unref (store->parent);
   else
-    cleave_ocdbt_manifest_free (store->manifest);
+    {
+      cleave_ocdbt_manifest_free (store->manifest);
+      node_cache_free (store->cache);
+    }
   g_free (store->dir);
   g_free (store);
 }
@@ -314,6 +470,7 @@ pinned (CleaveOcdbt              *store,
   g_atomic_ref_count_init (&pin->ref_count);
   pin->dir = g_strdup (root->dir);
   pin->manifest = root->manifest;
+  pin->cache = root->cache;
   pin->parent = cleave_ocdbt_ref (root);
   pin->version = *version;
   return pin;
@@ -428,15 +585,31 @@ cleave_ocdbt_pin_time (CleaveOcdbt *store,
   return NULL;
 }
 
-static CleaveOcdbtBtreeNode *
+static CachedNode *
 load_btree_node (CleaveOcdbt               *store,
                  const CleaveOcdbtLocation *loc,
                  guint8                     expected_height,
                  GError                   **error)
 {
-  g_autofree guint8 *data = read_range (store, loc->file, loc->offset, loc->length, error);
+  NodeKey key = { loc->file, loc->offset };
+  g_autofree guint8 *data = NULL;
   CleaveOcdbtBtreeNode *node;
+  CachedNode *c = node_cache_lookup (store->cache, &key);
 
+  /* A cached node was checked when it was decoded; its height is a
+   * property of the reference, so check that again. */
+  if (c != NULL)
+    {
+      if (c->node->height == expected_height)
+        return c;
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                   "%s/%s: offset %" G_GUINT64_FORMAT ": b+tree node has height %u, expected %u",
+                   store->dir, loc->file, loc->offset, c->node->height, expected_height);
+      cached_node_unref (c);
+      return NULL;
+    }
+
+  data = read_range (store, loc->file, loc->offset, loc->length, error);
   if (data == NULL)
     return NULL;
   node = cleave_ocdbt_btree_node_decode (data, loc->length, loc, error);
@@ -449,7 +622,7 @@ load_btree_node (CleaveOcdbt               *store,
                    loc->file, loc->offset, node->height, expected_height);
       g_clear_pointer (&node, cleave_ocdbt_btree_node_free);
     }
-  return node;
+  return node ? node_cache_insert (store->cache, &key, node) : NULL;
 }
 
 static GBytes *
@@ -506,12 +679,14 @@ cleave_ocdbt_get (CleaveOcdbt  *store,
 
   for (;;)
     {
-      g_autoptr(CleaveOcdbtBtreeNode) node = load_btree_node (store, &loc, height, error);
+      g_autoptr(CachedNode) cached = load_btree_node (store, &loc, height, error);
+      const CleaveOcdbtBtreeNode *node;
       const CleaveOcdbtEntry *e;
       int i;
 
-      if (node == NULL)
+      if (cached == NULL)
         return FALSE;
+      node = cached->node;
       i = find_floor (node, key, key_len);
       if (i < 0)
         return TRUE;
@@ -553,11 +728,13 @@ list_node (ListState                 *st,
            guint8                     height,
            GError                   **error)
 {
-  g_autoptr(CleaveOcdbtBtreeNode) node = load_btree_node (st->store, loc, height, error);
+  g_autoptr(CachedNode) cached = load_btree_node (st->store, loc, height, error);
+  const CleaveOcdbtBtreeNode *node;
   guint prefix_len = st->key->len;
 
-  if (node == NULL)
+  if (cached == NULL)
     return FALSE;
+  node = cached->node;
 
   for (guint i = 0; i < node->n_entries && !st->stopped; i++)
     {
@@ -662,4 +839,30 @@ cleave_ocdbt_format_time (guint64 ns)
   g_autofree char *base = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : g_strdup ("?");
 
   return g_strdup_printf ("%s.%09" G_GUINT64_FORMAT "Z", base, ns % 1000000000);
+}
+
+void
+cleave_ocdbt_set_cache_budget (CleaveOcdbt *store,
+                               gsize        bytes)
+{
+  g_mutex_lock (&store->cache->lock);
+  store->cache->budget = bytes;
+  node_cache_trim (store->cache);
+  g_mutex_unlock (&store->cache->lock);
+}
+
+void
+cleave_ocdbt_get_cache_stats (CleaveOcdbt *store,
+                              gsize       *bytes,
+                              guint64     *hits,
+                              guint64     *misses)
+{
+  g_mutex_lock (&store->cache->lock);
+  if (bytes)
+    *bytes = store->cache->bytes;
+  if (hits)
+    *hits = store->cache->hits;
+  if (misses)
+    *misses = store->cache->misses;
+  g_mutex_unlock (&store->cache->lock);
 }

@@ -18,6 +18,9 @@ G_BEGIN_DECLS
 
 typedef struct _CleaveOcdbt CleaveOcdbt;
 
+/* Decoded B+tree nodes kept per store (shared with its pinned handles). */
+#define CLEAVE_OCDBT_DEFAULT_CACHE_BYTES (64u << 20)
+
 /* Called for each key in order; return FALSE to stop early. */
 typedef gboolean (*CleaveOcdbtListFunc) (const guint8 *key,
                                          gsize         key_len,
@@ -56,6 +59,13 @@ gboolean     cleave_ocdbt_list              (CleaveOcdbt         *store,
                                              CleaveOcdbtListFunc  func,
                                              gpointer             user_data,
                                              GError             **error);
+
+void         cleave_ocdbt_set_cache_budget  (CleaveOcdbt         *store,
+                                             gsize                bytes);
+void         cleave_ocdbt_get_cache_stats   (CleaveOcdbt         *store,
+                                             gsize               *bytes,
+                                             guint64             *hits,
+                                             guint64             *misses);
 
 guint64      cleave_ocdbt_parse_time        (const char          *iso8601,
                                              GError             **error);

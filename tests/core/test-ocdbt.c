@@ -372,6 +372,72 @@ test_ocdbt_malformed (void)
   }
 }
 
+/* Every generation's listing and values, as one string. */
+static char *
+read_everything (CleaveOcdbt *store)
+{
+  g_autoptr(GArray) versions = cleave_ocdbt_list_versions (store, NULL);
+  GString *all = g_string_new (NULL);
+
+  for (guint i = 0; i < versions->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CleaveOcdbt) pin =
+        cleave_ocdbt_pin_generation (store, g_array_index (versions, CleaveOcdbtVersion, i).generation, &error);
+      g_autoptr(GPtrArray) lines = NULL;
+
+      g_assert_no_error (error);
+      lines = list_all (pin);
+      for (guint k = 0; k < lines->len; k++)
+        g_string_append_printf (all, "%u %s\n", i, (char *) lines->pdata[k]);
+    }
+  return g_string_free (all, FALSE);
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  return read_everything (data);
+}
+
+static void
+test_ocdbt_cache_and_threads (void)
+{
+  g_autofree char *dir = cleave_test_shared_path ("testdata", "ocdbt", "multi_version_high_arity.ocdbt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = cleave_ocdbt_open (dir, &error);
+  g_autofree char *reference = NULL;
+  guint64 hits, misses;
+  gsize bytes;
+  const gsize budgets[] = { 0, 600, CLEAVE_OCDBT_DEFAULT_CACHE_BYTES };
+
+  g_assert_no_error (error);
+  reference = read_everything (store);
+  cleave_ocdbt_get_cache_stats (store, &bytes, &hits, &misses);
+  g_test_message ("one reader: %" G_GUINT64_FORMAT " hits, %" G_GUINT64_FORMAT " misses, %zu bytes", hits, misses, bytes);
+  /* 200 roots, each read once to list and once per key: mostly hits. */
+  g_assert_cmpuint (misses, ==, 200);
+  g_assert_cmpuint (hits, >, 10 * misses);
+
+  /* Four readers at once, with no cache, a cache smaller than two nodes,
+   * and the default: the same bytes every time, and the bound holds. */
+  for (guint b = 0; b < G_N_ELEMENTS (budgets); b++)
+    {
+      GThread *threads[4];
+
+      cleave_ocdbt_set_cache_budget (store, budgets[b]);
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        threads[t] = g_thread_new ("reader", reader_thread, store);
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        {
+          g_autofree char *got = g_thread_join (threads[t]);
+          g_assert_cmpstr (got, ==, reference);
+        }
+      cleave_ocdbt_get_cache_stats (store, &bytes, NULL, NULL);
+      g_assert_cmpuint (bytes, <=, budgets[b]);
+    }
+}
+
 /* A leaf holding only the empty key, built by hand (the fuzzer found that
  * an all-empty key buffer was never allocated). */
 static void
@@ -438,6 +504,7 @@ main (int   argc,
   g_test_add_func ("/ocdbt/malformed", test_ocdbt_malformed);
   g_test_add_func ("/ocdbt/time-format", test_ocdbt_time_format);
   g_test_add_func ("/ocdbt/empty-key-node", test_ocdbt_empty_key_node);
+  g_test_add_func ("/ocdbt/cache-and-threads", test_ocdbt_cache_and_threads);
 
   return g_test_run ();
 }
