@@ -165,6 +165,37 @@ CleaveOcdbtBtreeNode *cleave_ocdbt_btree_node_decode (const guint8              
                                                       GError                   **error);
 void      cleave_ocdbt_btree_node_free       (CleaveOcdbtBtreeNode       *node);
 
+/* Encoding. Writers use base_path "" for every data file, so a path is
+ * relative to the store root and nodes carry no transitive prefix; keys are
+ * written in full (subtree_common_prefix_length 0), which tensorstore
+ * reads (spec §7.2). */
+
+typedef struct
+{
+  const guint8        *key;
+  gsize                key_len;
+  /* Leaf entries: inline value bytes, or an out-of-line location. */
+  CleaveOcdbtValueKind value_kind;
+  const guint8        *value;
+  guint64              value_length;
+  CleaveOcdbtLocation  value_location;  /* file and offset, when indirect */
+  /* Interior entries. */
+  CleaveOcdbtLocation  child;
+  CleaveOcdbtStats     child_stats;
+} CleaveOcdbtEncodeEntry;
+
+GBytes   *cleave_ocdbt_encode_envelope       (guint32                     magic,
+                                              const guint8               *body,
+                                              gsize                       len,
+                                              const CleaveOcdbtConfig    *config);
+GBytes   *cleave_ocdbt_btree_node_encode     (guint8                      height,
+                                              const CleaveOcdbtEncodeEntry *entries,
+                                              guint                       n_entries,
+                                              const CleaveOcdbtConfig    *config);
+GBytes   *cleave_ocdbt_version_node_encode   (const CleaveOcdbtVersionNode *node,
+                                              const CleaveOcdbtConfig    *config);
+GBytes   *cleave_ocdbt_manifest_encode       (const CleaveOcdbtManifest  *manifest);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveOcdbtManifest, cleave_ocdbt_manifest_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveOcdbtVersionNode, cleave_ocdbt_version_node_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveOcdbtBtreeNode, cleave_ocdbt_btree_node_free)
