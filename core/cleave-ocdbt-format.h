@@ -184,6 +184,13 @@ typedef struct
   CleaveOcdbtStats     child_stats;
 } CleaveOcdbtEncodeEntry;
 
+/* Appends @bytes (an encoded object or a raw value) to the commit's data
+ * file and says where they landed. */
+typedef gboolean (*CleaveOcdbtWriteFunc) (GBytes               *bytes,
+                                          CleaveOcdbtLocation  *location_out,
+                                          gpointer              user_data,
+                                          GError              **error);
+
 GBytes   *cleave_ocdbt_encode_envelope       (guint32                     magic,
                                               const guint8               *body,
                                               gsize                       len,

@@ -38,7 +38,7 @@ slot_range (guint64  latest,
 static gboolean
 write_node (CleaveOcdbtVersionNode    *node,
             const CleaveOcdbtConfig   *config,
-            CleaveOcdbtVtreeWriteFunc  write,
+            CleaveOcdbtWriteFunc  write,
             gpointer                   user_data,
             CleaveOcdbtLocation       *location,
             GError                   **error)
@@ -52,7 +52,7 @@ gboolean
 cleave_ocdbt_vtree_append (CleaveOcdbtManifest       *m,
                            const CleaveOcdbtVersion  *version,
                            CleaveOcdbtVtreeLoadFunc   load,
-                           CleaveOcdbtVtreeWriteFunc  write,
+                           CleaveOcdbtWriteFunc  write,
                            gpointer                   user_data,
                            GError                   **error)
 {

@@ -15,11 +15,6 @@
 
 G_BEGIN_DECLS
 
-/* Stores @encoded (a version-tree node) and says where it now lives. */
-typedef gboolean (*CleaveOcdbtVtreeWriteFunc) (GBytes               *encoded,
-                                               CleaveOcdbtLocation  *location_out,
-                                               gpointer              user_data,
-                                               GError              **error);
 /* Reads back a version-tree node written earlier. */
 typedef CleaveOcdbtVersionNode *(*CleaveOcdbtVtreeLoadFunc) (const CleaveOcdbtVersionNodeRef *ref,
                                                              gpointer                         user_data,
@@ -28,7 +23,7 @@ typedef CleaveOcdbtVersionNode *(*CleaveOcdbtVtreeLoadFunc) (const CleaveOcdbtVe
 gboolean cleave_ocdbt_vtree_append (CleaveOcdbtManifest       *manifest,
                                     const CleaveOcdbtVersion  *version,
                                     CleaveOcdbtVtreeLoadFunc   load,
-                                    CleaveOcdbtVtreeWriteFunc  write,
+                                    CleaveOcdbtWriteFunc  write,
                                     gpointer                   user_data,
                                     GError                   **error);
 
