@@ -231,6 +231,83 @@ run_versions (const CleavectlCommand *command,
   return CLEAVECTL_EXIT_OK;
 }
 
+typedef struct
+{
+  JsonBuilder *problems;
+  guint        count;
+} CheckReport;
+
+static void
+report_problem (guint64       generation,
+                const GError *problem,
+                gpointer      user_data)
+{
+  CheckReport *report = user_data;
+
+  report->count++;
+  json_builder_begin_object (report->problems);
+  json_builder_set_member_name (report->problems, "generation");
+  json_builder_add_int_value (report->problems, generation);
+  json_builder_set_member_name (report->problems, "message");
+  json_builder_add_string_value (report->problems, problem->message);
+  json_builder_end_object (report->problems);
+  if (!cleavectl_json)
+    g_printerr ("cleavectl: kv check: generation %" G_GUINT64_FORMAT ": %s\n", generation, problem->message);
+}
+
+static int
+run_check (const CleavectlCommand *command,
+           char                  **args,
+           guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = open_store (args[0], &error);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  CheckReport report = { builder, 0 };
+  guint64 n_versions = 0, n_keys = 0;
+
+  if (store == NULL)
+    return cleavectl_fail (command, error);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "problems");
+  json_builder_begin_array (builder);
+  if (!cleave_ocdbt_check (store, report_problem, &report, &n_versions, &n_keys, &error))
+    return cleavectl_fail (command, error);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "generations");
+  json_builder_add_int_value (builder, n_versions);
+  json_builder_set_member_name (builder, "keys_read");
+  json_builder_add_int_value (builder, n_keys);
+  json_builder_set_member_name (builder, "ok");
+  json_builder_add_boolean_value (builder, report.count == 0);
+  json_builder_end_object (builder);
+
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (builder);
+      cleavectl_print_json (root);
+    }
+  else if (report.count == 0)
+    printf ("ok: %" G_GUINT64_FORMAT " generations, %" G_GUINT64_FORMAT " values read\n", n_versions, n_keys);
+  else
+    g_printerr ("cleavectl: kv check: %s: %u of %" G_GUINT64_FORMAT " generations are damaged\n",
+                args[0], report.count, n_versions);
+  return report.count == 0 ? CLEAVECTL_EXIT_OK : CLEAVECTL_EXIT_ERROR;
+}
+
+const CleavectlCommand cleavectl_cmd_kv_check = {
+  .name = "kv check",
+  .synopsis = "STORE [--json]",
+  .summary = "Decode every node and read every value of every version; report what is damaged",
+  .description = "Exit status 1 when any generation is damaged; each problem names the generation, file and offset.\n"
+                 "--json: {\"problems\": [{\"generation\": N, \"message\": \"...\"}], \"generations\": N, "
+                 "\"keys_read\": N, \"ok\": true|false}",
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_check,
+};
+
 const CleavectlCommand cleavectl_cmd_kv_ls = {
   .name = "kv ls",
   .synopsis = "STORE [--prefix P] [--version N | --at ISO8601] [--json]",

@@ -39,6 +39,7 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_kv_ls,
   &cleavectl_cmd_kv_get,
   &cleavectl_cmd_kv_versions,
+  &cleavectl_cmd_kv_check,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

@@ -52,5 +52,6 @@ extern const CleavectlCommand cleavectl_cmd_version;
 extern const CleavectlCommand cleavectl_cmd_kv_ls;
 extern const CleavectlCommand cleavectl_cmd_kv_get;
 extern const CleavectlCommand cleavectl_cmd_kv_versions;
+extern const CleavectlCommand cleavectl_cmd_kv_check;
 
 G_END_DECLS

@@ -60,6 +60,18 @@ gboolean     cleave_ocdbt_list              (CleaveOcdbt         *store,
                                              gpointer             user_data,
                                              GError             **error);
 
+/* Reports one damaged generation of a check. */
+typedef void (*CleaveOcdbtProblemFunc) (guint64       generation,
+                                        const GError *problem,
+                                        gpointer      user_data);
+
+gboolean     cleave_ocdbt_check             (CleaveOcdbt            *store,
+                                             CleaveOcdbtProblemFunc  func,
+                                             gpointer                user_data,
+                                             guint64                *n_versions,
+                                             guint64                *n_keys,
+                                             GError                **error);
+
 void         cleave_ocdbt_set_cache_budget  (CleaveOcdbt         *store,
                                              gsize                bytes);
 void         cleave_ocdbt_get_cache_stats   (CleaveOcdbt         *store,

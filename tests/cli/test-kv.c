@@ -120,6 +120,46 @@ test_kv_errors (void)
   g_assert_nonnull (strstr (badtime.err, "not an ISO 8601 time"));
 }
 
+static void
+test_kv_check (void)
+{
+  g_autofree char *golden_store = golden ("multi_version_high_arity.ocdbt");
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *copy = g_build_filename (tmp, "damaged.ocdbt", NULL);
+  g_autofree char *cmd = g_strdup_printf ("cp -r '%s' '%s' && chmod -R u+w '%s'", golden_store, copy, copy);
+  g_autofree char *victim = NULL;
+  g_autofree char *data = NULL;
+  g_auto(CleaveTestRun) clean = { 0 };
+  g_auto(CleaveTestRun) damaged = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *report;
+  JsonArray *problems;
+  gsize len;
+
+  cleave_test_run (&clean, NULL, cleave_test_env ("CLEAVECTL"), "kv", "check", golden_store, NULL);
+  g_assert_cmpint (clean.status, ==, 0);
+  g_assert_cmpstr (clean.out, ==, "ok: 200 generations, 20100 values read\n");
+
+  /* One flipped byte in the data file that holds generation 65's root. */
+  g_assert_cmpint (system (cmd), ==, 0);
+  victim = g_build_filename (copy, "d", "04d5d7f8d3c3085814456a5f0f0af3f5", NULL);
+  g_assert_true (g_file_get_contents (victim, &data, &len, NULL));
+  data[20] ^= 0x40;
+  g_assert_true (g_file_set_contents (victim, data, len, NULL));
+
+  cleave_test_run (&damaged, NULL, cleave_test_env ("CLEAVECTL"), "kv", "check", copy, "--json", NULL);
+  g_assert_cmpint (damaged.status, ==, 1);
+  g_assert_true (json_parser_load_from_data (parser, damaged.out, -1, NULL));
+  report = json_node_get_object (json_parser_get_root (parser));
+  g_assert_false (json_object_get_boolean_member (report, "ok"));
+  g_assert_cmpint (json_object_get_int_member (report, "generations"), ==, 200);
+  problems = json_object_get_array_member (report, "problems");
+  g_assert_cmpuint (json_array_get_length (problems), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (problems, 0), "generation"), ==, 65);
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (problems, 0), "message"),
+                            "04d5d7f8d3c3085814456a5f0f0af3f5: offset"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -130,6 +170,7 @@ main (int   argc,
   g_test_add_func ("/cli/kv/get", test_kv_get);
   g_test_add_func ("/cli/kv/versions", test_kv_versions);
   g_test_add_func ("/cli/kv/errors", test_kv_errors);
+  g_test_add_func ("/cli/kv/check", test_kv_check);
 
   return g_test_run ();
 }
