@@ -8,6 +8,8 @@
 
 #include "cleave-test.h"
 
+#include "cleave-ocdbt-format.h"
+
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdarg.h>
@@ -166,6 +168,20 @@ cleave_test_run (CleaveTestRun *run,
   run->out[run->out_len] = '\0';
   /* Never NULL, even when the child printed nothing. */
   run->err = g_strndup (g_bytes_get_size (err) ? g_bytes_get_data (err, NULL) : "", g_bytes_get_size (err));
+}
+
+gboolean
+cleave_test_sink_write (GBytes              *bytes,
+                        CleaveOcdbtLocation *location,
+                        gpointer             user_data,
+                        GError             **error)
+{
+  CleaveTestSink *sink = user_data;
+
+  *location = (CleaveOcdbtLocation) { sink->file, g_intern_static_string (""), sink->data->len,
+                                      g_bytes_get_size (bytes) };
+  g_byte_array_append (sink->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  return TRUE;
 }
 
 void

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "cleave-ocdbt-format.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -34,5 +36,19 @@ void   cleave_test_run_clear    (CleaveTestRun  *run);
 const char *cleave_test_env     (const char     *name);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveTestRun, cleave_test_run_clear)
+
+/* An OCDBT data file in memory: a CleaveOcdbtWriteFunc appends to @data
+ * and answers with locations in @file (an interned relative path). */
+typedef struct
+{
+  GByteArray *data;
+  const char *file;
+  guint8      arity_log2;   /* for reading version nodes back */
+} CleaveTestSink;
+
+gboolean cleave_test_sink_write (GBytes              *bytes,
+                                 CleaveOcdbtLocation *location,
+                                 gpointer             sink,
+                                 GError             **error);
 
 G_END_DECLS

@@ -13,26 +13,6 @@
 
 #include <string.h>
 
-typedef struct
-{
-  GByteArray *data;
-  const char *file;
-} Sink;
-
-static gboolean
-sink_write (GBytes              *bytes,
-            CleaveOcdbtLocation *location,
-            gpointer             user_data,
-            GError             **error)
-{
-  Sink *sink = user_data;
-
-  *location = (CleaveOcdbtLocation) { sink->file, g_intern_static_string (""), sink->data->len,
-                                      g_bytes_get_size (bytes) };
-  g_byte_array_append (sink->data, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  return TRUE;
-}
-
 /* One generation holding @pairs; returns the store's directory. */
 static char *
 write_store (const CleaveOcdbtConfig   *config,
@@ -48,11 +28,11 @@ write_store (const CleaveOcdbtConfig   *config,
   g_autofree char *mfile = g_build_filename (dir, "manifest.ocdbt", NULL);
   CleaveOcdbtManifest m = { *config, g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersion)),
                             g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersionNodeRef)) };
-  Sink sink = { data, g_intern_static_string ("d/0123456789abcdef0123456789abcdef") };
+  CleaveTestSink sink = { data, g_intern_static_string ("d/0123456789abcdef0123456789abcdef"), 4 };
   g_autoptr(GBytes) manifest = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (cleave_ocdbt_btree_build (config, pairs, n, sink_write, &sink, version, &error));
+  g_assert_true (cleave_ocdbt_btree_build (config, pairs, n, cleave_test_sink_write, &sink, version, &error));
   g_assert_no_error (error);
   version->generation = 1;
   version->commit_time = G_GUINT64_CONSTANT (1700000000000000000);

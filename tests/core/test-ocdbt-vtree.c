@@ -14,33 +14,12 @@
 
 #include <string.h>
 
-typedef struct
-{
-  GByteArray *data;
-  const char *file;
-  guint8      arity_log2;
-} Sink;
-
-static gboolean
-sink_write (GBytes              *encoded,
-            CleaveOcdbtLocation *location,
-            gpointer             user_data,
-            GError             **error)
-{
-  Sink *sink = user_data;
-
-  *location = (CleaveOcdbtLocation) { sink->file, g_intern_static_string (""), sink->data->len,
-                                      g_bytes_get_size (encoded) };
-  g_byte_array_append (sink->data, g_bytes_get_data (encoded, NULL), g_bytes_get_size (encoded));
-  return TRUE;
-}
-
 static CleaveOcdbtVersionNode *
 sink_load (const CleaveOcdbtVersionNodeRef *ref,
            gpointer                         user_data,
            GError                         **error)
 {
-  Sink *sink = user_data;
+  CleaveTestSink *sink = user_data;
   CleaveOcdbtVersionNode *node;
 
   g_assert_true (ref->location.file == sink->file);
@@ -69,7 +48,7 @@ build_store (guint8                arity_log2,
   g_autofree char *dfile = g_build_filename (dir, "d", "00000000000000000000000000000001", NULL);
   g_autofree char *mfile = g_build_filename (dir, "manifest.ocdbt", NULL);
   g_autoptr(GBytes) encoded = NULL;
-  Sink sink = { data, g_intern_static_string ("d/00000000000000000000000000000001"), arity_log2 };
+  CleaveTestSink sink = { data, g_intern_static_string ("d/00000000000000000000000000000001"), arity_log2 };
 
   m->config = (CleaveOcdbtConfig) {
     .manifest_kind = 0, .max_inline_value_bytes = 100, .max_decoded_node_bytes = 8388608,
@@ -89,7 +68,7 @@ build_store (guint8                arity_log2,
       if (gen == 1)
         g_array_append_val (m->versions, v);
       else
-        g_assert_true (cleave_ocdbt_vtree_append (m, &v, sink_load, sink_write, &sink, &error));
+        g_assert_true (cleave_ocdbt_vtree_append (m, &v, sink_load, cleave_test_sink_write, &sink, &error));
       g_assert_no_error (error);
     }
 
