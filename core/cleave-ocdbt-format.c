@@ -551,6 +551,31 @@ fail:
   return FALSE;
 }
 
+gboolean
+cleave_ocdbt_version_slot (guint64  latest,
+                           guint    arity_log2,
+                           guint    height,
+                           guint64 *lo,
+                           guint64 *hi)
+{
+  guint64 g = ((latest - 1) >> arity_log2) << arity_log2;
+
+  for (guint h = 1; g != 0; h++)
+    {
+      guint shift = (h + 1) * arity_log2;
+      guint64 next = shift >= 64 ? 0 : ((g - 1) >> shift) << shift;
+
+      if (h == height)
+        {
+          *lo = next + 1;
+          *hi = g;
+          return TRUE;
+        }
+      g = next;
+    }
+  return FALSE;
+}
+
 void
 cleave_ocdbt_manifest_free (CleaveOcdbtManifest *manifest)
 {
@@ -601,37 +626,21 @@ cleave_ocdbt_manifest_decode (const guint8 *data,
   /* §6.4: each version node sits in the slot of its height for the latest
    * generation G, and the inline versions in G's leaf block. */
   latest = g_array_index (m->versions, CleaveOcdbtVersion, m->versions->len - 1).generation;
-  {
-    guint a = m->config.version_tree_arity_log2;
-    guint64 g = ((latest - 1) >> a) << a;
+  for (guint i = 0; i < m->version_nodes->len; i++)
+    {
+      CleaveOcdbtVersionNodeRef *ref = &g_array_index (m->version_nodes, CleaveOcdbtVersionNodeRef, i);
+      guint64 lo, hi;
 
-    for (guint i = 0; i < m->version_nodes->len; i++)
-      {
-        CleaveOcdbtVersionNodeRef *ref = &g_array_index (m->version_nodes, CleaveOcdbtVersionNodeRef, i);
-        guint64 lo = 0, hi = 0;
-        guint64 gg = g;
-
-        for (guint hh = 1; gg != 0; hh++)
-          {
-            guint64 next = (hh + 1) * a >= 64 ? 0 : ((gg - 1) >> ((hh + 1) * a)) << ((hh + 1) * a);
-            if (hh == ref->height)
-              {
-                lo = next + 1;
-                hi = gg;
-                break;
-              }
-            gg = next;
-          }
-        if (hi == 0 || ref->generation < lo || ref->generation > hi)
-          {
-            r.pos = 0;
-            CORRUPT (&r, "version node of height %u (generation %" G_GUINT64_FORMAT
-                     ") is outside its slot for latest generation %" G_GUINT64_FORMAT,
-                     ref->height, ref->generation, latest);
-            return NULL;
-          }
-      }
-  }
+      if (!cleave_ocdbt_version_slot (latest, m->config.version_tree_arity_log2, ref->height, &lo, &hi) ||
+          ref->generation < lo || ref->generation > hi)
+        {
+          r.pos = 0;
+          CORRUPT (&r, "version node of height %u (generation %" G_GUINT64_FORMAT
+                   ") is outside its slot for latest generation %" G_GUINT64_FORMAT,
+                   ref->height, ref->generation, latest);
+          return NULL;
+        }
+    }
   return g_steal_pointer (&m);
 
 fail:

@@ -132,6 +132,16 @@ typedef struct
   gsize       decoded_size;          /* for cache accounting */
 } CleaveOcdbtBtreeNode;
 
+/* §6.4: the generations [*lo, *hi] a manifest version node of @height may
+ * cover when @latest is the newest generation; FALSE when there is no such
+ * slot. The decoder checks manifests against it and the writer builds them
+ * by it. */
+gboolean      cleave_ocdbt_version_slot (guint64  latest,
+                                         guint    arity_log2,
+                                         guint    height,
+                                         guint64 *lo,
+                                         guint64 *hi);
+
 const guint8 *cleave_ocdbt_entry_key  (const CleaveOcdbtBtreeNode *node,
                                        guint                       i);
 int           cleave_ocdbt_key_cmp    (const guint8               *a,

@@ -8,33 +8,6 @@
 
 #include "cleave-ocdbt-vtree.h"
 
-/* The generations a manifest node of height @h may cover when the latest
- * generation is @latest: [*lo, *hi], or FALSE when there is no such slot. */
-static gboolean
-slot_range (guint64  latest,
-            guint    a,
-            guint    h,
-            guint64 *lo,
-            guint64 *hi)
-{
-  guint64 g = ((latest - 1) >> a) << a;
-
-  for (guint hh = 1; g != 0; hh++)
-    {
-      guint shift = (hh + 1) * a;
-      guint64 next = shift >= 64 ? 0 : ((g - 1) >> shift) << shift;
-
-      if (hh == h)
-        {
-          *lo = next + 1;
-          *hi = g;
-          return TRUE;
-        }
-      g = next;
-    }
-  return FALSE;
-}
-
 static gboolean
 write_node (CleaveOcdbtVersionNode    *node,
             const CleaveOcdbtConfig   *config,
@@ -102,7 +75,7 @@ cleave_ocdbt_vtree_append (CleaveOcdbtManifest       *m,
         if (g_array_index (old_nodes, CleaveOcdbtVersionNodeRef, i).height == h)
           existing = &g_array_index (old_nodes, CleaveOcdbtVersionNodeRef, i);
 
-      if (!slot_range (latest, a, h, &lo, &hi))
+      if (!cleave_ocdbt_version_slot (latest, a, h, &lo, &hi))
         break;
       existing_fits = existing && existing->generation >= lo && existing->generation <= hi;
       carry_fits = have_carry && carry.generation >= lo && carry.generation <= hi;
