@@ -476,113 +476,121 @@ pinned (CleaveOcdbt              *store,
   return pin;
 }
 
-/* By generation (§6.5): the inline versions, or down the version tree. */
+typedef enum
+{
+  PIN_GENERATION,   /* exactly this generation */
+  PIN_TIME,         /* the newest with commit_time <= T */
+} PinKind;
+
+static int
+pick_version (GArray  *versions,
+              PinKind  kind,
+              guint64  target)
+{
+  for (guint i = versions->len; i > 0; i--)
+    {
+      const CleaveOcdbtVersion *v = &g_array_index (versions, CleaveOcdbtVersion, i - 1);
+      if (kind == PIN_GENERATION ? v->generation == target : v->commit_time <= target)
+        return i - 1;
+    }
+  return -1;
+}
+
+/* The subtree to descend into. By generation: the first whose latest
+ * generation reaches it (entry i covers (gen[i-1], gen[i]]). By time: the
+ * last that starts at or before T, since references hold the earliest
+ * commit time of their subtree. */
+static int
+pick_ref (GArray  *refs,
+          PinKind  kind,
+          guint64  target)
+{
+  if (kind == PIN_GENERATION)
+    {
+      for (guint i = 0; i < refs->len; i++)
+        if (g_array_index (refs, CleaveOcdbtVersionNodeRef, i).generation >= target)
+          return i;
+      return -1;
+    }
+  for (guint i = refs->len; i > 0; i--)
+    if (g_array_index (refs, CleaveOcdbtVersionNodeRef, i - 1).commit_time <= target)
+      return i - 1;
+  return -1;
+}
+
+/* §6.5: the inline versions first, then down the version tree. Returns
+ * NULL without an error when there is no such version. */
+static CleaveOcdbt *
+pin (CleaveOcdbt *store,
+     PinKind      kind,
+     guint64      target,
+     GError     **error)
+{
+  GArray *inl = store->manifest->versions;
+  CleaveOcdbtVersionNodeRef ref;
+  int i;
+
+  if ((i = pick_version (inl, kind, target)) >= 0)
+    return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i));
+
+  i = pick_ref (store->manifest->version_nodes, kind, target);
+  if (i >= 0)
+    ref = g_array_index (store->manifest->version_nodes, CleaveOcdbtVersionNodeRef, i);
+  while (i >= 0)
+    {
+      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
+
+      if (node == NULL)
+        return NULL;
+      if (node->height == 0)
+        {
+          i = pick_version (node->versions, kind, target);
+          return i >= 0 ? pinned (store, &g_array_index (node->versions, CleaveOcdbtVersion, i)) : NULL;
+        }
+      i = pick_ref (node->children, kind, target);
+      if (i >= 0)
+        ref = g_array_index (node->children, CleaveOcdbtVersionNodeRef, i);
+    }
+  return NULL;
+}
+
 CleaveOcdbt *
 cleave_ocdbt_pin_generation (CleaveOcdbt *store,
                              guint64      generation,
                              GError     **error)
 {
-  GArray *inl = store->manifest->versions;
-  GArray *nodes = store->manifest->version_nodes;
-  CleaveOcdbtVersionNodeRef ref;
-  guint64 prev = 0;
-  gboolean found = FALSE;
+  GError *local = NULL;
+  CleaveOcdbt *result = pin (store, PIN_GENERATION, generation, &local);
 
-  for (guint i = 0; i < inl->len; i++)
-    if (g_array_index (inl, CleaveOcdbtVersion, i).generation == generation)
-      return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i));
-
-  for (guint i = 0; i < nodes->len && !found; i++)
+  if (result == NULL && local == NULL)
     {
-      ref = g_array_index (nodes, CleaveOcdbtVersionNodeRef, i);
-      if (generation > prev && generation <= ref.generation)
-        found = TRUE;
-      prev = ref.generation;
+      GArray *inl = store->manifest->versions;
+      g_set_error (&local, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no generation %" G_GUINT64_FORMAT " (latest is %" G_GUINT64_FORMAT ")",
+                   store->dir, generation, g_array_index (inl, CleaveOcdbtVersion, inl->len - 1).generation);
     }
-
-  while (found)
-    {
-      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
-
-      if (node == NULL)
-        return NULL;
-      if (node->height == 0)
-        {
-          for (guint i = 0; i < node->versions->len; i++)
-            if (g_array_index (node->versions, CleaveOcdbtVersion, i).generation == generation)
-              return pinned (store, &g_array_index (node->versions, CleaveOcdbtVersion, i));
-          break;
-        }
-      found = FALSE;
-      for (guint i = 0; i < node->children->len; i++)
-        if (g_array_index (node->children, CleaveOcdbtVersionNodeRef, i).generation >= generation)
-          {
-            ref = g_array_index (node->children, CleaveOcdbtVersionNodeRef, i);
-            found = TRUE;
-            break;
-          }
-    }
-
-  g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
-               "%s: no generation %" G_GUINT64_FORMAT " (latest is %" G_GUINT64_FORMAT ")",
-               store->dir, generation,
-               g_array_index (inl, CleaveOcdbtVersion, inl->len - 1).generation);
-  return NULL;
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return result;
 }
 
-/* As of a time: the newest version with commit_time <= T. Interior entries
- * hold the earliest time of their subtree, so the answer is under the last
- * one that starts at or before T. */
 CleaveOcdbt *
 cleave_ocdbt_pin_time (CleaveOcdbt *store,
                        guint64      t,
                        GError     **error)
 {
-  GArray *inl = store->manifest->versions;
-  GArray *nodes = store->manifest->version_nodes;
-  CleaveOcdbtVersionNodeRef ref;
-  gboolean found = FALSE;
+  GError *local = NULL;
+  CleaveOcdbt *result = pin (store, PIN_TIME, t, &local);
 
-  for (guint i = inl->len; i > 0; i--)
-    if (g_array_index (inl, CleaveOcdbtVersion, i - 1).commit_time <= t)
-      return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i - 1));
-
-  for (guint i = nodes->len; i > 0 && !found; i--)
-    if (g_array_index (nodes, CleaveOcdbtVersionNodeRef, i - 1).commit_time <= t)
-      {
-        ref = g_array_index (nodes, CleaveOcdbtVersionNodeRef, i - 1);
-        found = TRUE;
-      }
-
-  while (found)
+  if (result == NULL && local == NULL)
     {
-      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
-
-      if (node == NULL)
-        return NULL;
-      found = FALSE;
-      if (node->height == 0)
-        {
-          for (guint i = node->versions->len; i > 0; i--)
-            if (g_array_index (node->versions, CleaveOcdbtVersion, i - 1).commit_time <= t)
-              return pinned (store, &g_array_index (node->versions, CleaveOcdbtVersion, i - 1));
-          break;
-        }
-      for (guint i = node->children->len; i > 0; i--)
-        if (g_array_index (node->children, CleaveOcdbtVersionNodeRef, i - 1).commit_time <= t)
-          {
-            ref = g_array_index (node->children, CleaveOcdbtVersionNodeRef, i - 1);
-            found = TRUE;
-            break;
-          }
+      g_autofree char *when = cleave_ocdbt_format_time (t);
+      g_set_error (&local, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no version was committed at or before %s", store->dir, when);
     }
-
-  {
-    g_autofree char *when = cleave_ocdbt_format_time (t);
-    g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
-                 "%s: no version was committed at or before %s", store->dir, when);
-  }
-  return NULL;
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return result;
 }
 
 static CachedNode *
