@@ -727,6 +727,7 @@ typedef struct
   CleaveOcdbtListFunc func;
   gpointer            user_data;
   GByteArray         *key;    /* full key being built */
+  GByteArray         *next;   /* scratch: the next entry's full key */
   gboolean            stopped;
 } ListState;
 
@@ -766,12 +767,12 @@ list_node (ListState                 *st,
           continue;
         }
       /* Skip a child whose whole range [K_i, K_i+1) lies below lo. */
-      if (i + 1 < node->n_entries)
+      if (st->lo_len > 0 && i + 1 < node->n_entries)
         {
-          g_autoptr(GByteArray) next = g_byte_array_new ();
-          g_byte_array_append (next, st->key->data, prefix_len);
-          g_byte_array_append (next, cleave_ocdbt_entry_key (node, i + 1), node->entries[i + 1].key_length);
-          if (cleave_ocdbt_key_cmp (next->data, next->len, st->lo, st->lo_len) <= 0)
+          g_byte_array_set_size (st->next, 0);
+          g_byte_array_append (st->next, st->key->data, prefix_len);
+          g_byte_array_append (st->next, cleave_ocdbt_entry_key (node, i + 1), node->entries[i + 1].key_length);
+          if (cleave_ocdbt_key_cmp (st->next->data, st->next->len, st->lo, st->lo_len) <= 0)
             continue;
         }
       g_byte_array_set_size (st->key, prefix_len + e->subtree_common_prefix_length);
@@ -793,8 +794,9 @@ cleave_ocdbt_list (CleaveOcdbt        *store,
                    GError            **error)
 {
   g_autoptr(GByteArray) key = g_byte_array_new ();
+  g_autoptr(GByteArray) next = g_byte_array_new ();
   ListState st = { store, lo ? lo : (const guint8 *) "", lo ? lo_len : 0, hi, hi_len,
-                   func, user_data, key, FALSE };
+                   func, user_data, key, next, FALSE };
 
   if (store->version.root.offset == CLEAVE_OCDBT_MISSING)
     return TRUE;
