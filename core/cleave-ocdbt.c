@@ -908,7 +908,9 @@ check_entry (const guint8 *key,
 
 /* Decodes every node of every version and reads every value (out-of-line
  * ones from their data files), so a store that checks clean can be read
- * in full at any generation. A damaged generation is reported and the
+ * in full at any generation. Each listed key is read back through a point
+ * lookup on purpose: a tree whose keys list in order but sit outside their
+ * parents' ranges cannot be found by get(), and that is damage too. A damaged generation is reported and the
  * check goes on; only a version list that cannot be read stops it. */
 gboolean
 cleave_ocdbt_check (CleaveOcdbt            *store,
