@@ -44,13 +44,7 @@ open_store (const char *path,
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "give --version or --at, not both");
       return NULL;
     }
-  if (strchr (path, '+') != NULL && !g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_UNSUPPORTED,
-                   "%s: BASE+FORK stores are not readable yet (forks arrive with the store's write side)", path);
-      return NULL;
-    }
-  store = cleave_ocdbt_open (path, error);
+  store = cleave_ocdbt_open_spec (path, error);
   if (store == NULL)
     return NULL;
   if (opt_version >= 0)
@@ -175,7 +169,7 @@ run_get (const CleavectlCommand *command,
     {
       g_set_error (&error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
                    "%s: no key '%s' in generation %" G_GUINT64_FORMAT, args[0], args[1],
-                   cleave_ocdbt_get_version (store)->generation);
+                   cleave_ocdbt_get_version (store).generation);
       return cleavectl_fail (command, error);
     }
   data = g_bytes_get_data (value, &len);

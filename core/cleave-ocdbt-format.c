@@ -587,6 +587,17 @@ cleave_ocdbt_manifest_free (CleaveOcdbtManifest *manifest)
 }
 
 CleaveOcdbtManifest *
+cleave_ocdbt_manifest_copy (const CleaveOcdbtManifest *manifest)
+{
+  CleaveOcdbtManifest *copy = g_new0 (CleaveOcdbtManifest, 1);
+
+  copy->config = manifest->config;
+  copy->versions = g_array_copy (manifest->versions);
+  copy->version_nodes = g_array_copy (manifest->version_nodes);
+  return copy;
+}
+
+CleaveOcdbtManifest *
 cleave_ocdbt_manifest_decode (const guint8 *data,
                               gsize         len,
                               const char   *what,
@@ -916,60 +927,100 @@ cleave_ocdbt_encode_envelope (guint32                  magic,
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
-/* The table of the unique files an object refers to, sorted bytewise;
- * @ids maps each interned path to its index. */
+/* The table of the unique (file, base) pairs an object refers to, sorted
+ * by (base path, relative path); @ids maps each pair to its index. Paths
+ * are interned, so pairs hash by pointer. */
 typedef struct
 {
-  GPtrArray  *files;
-  GHashTable *ids;
+  const char *file;
+  const char *base;
+} FilePair;
+
+typedef struct
+{
+  GArray     *files;   /* FilePair */
+  GHashTable *ids;     /* FilePair* (owned) -> index */
 } FileTable;
+
+static guint
+file_pair_hash (gconstpointer p)
+{
+  const FilePair *f = p;
+  return g_direct_hash (f->file) * 31 + g_direct_hash (f->base);
+}
+
+static gboolean
+file_pair_equal (gconstpointer a,
+                 gconstpointer b)
+{
+  const FilePair *x = a, *y = b;
+  return x->file == y->file && x->base == y->base;
+}
 
 static void
 file_table_init (FileTable *t)
 {
-  t->files = g_ptr_array_new ();
-  t->ids = g_hash_table_new (NULL, NULL);
+  t->files = g_array_new (FALSE, FALSE, sizeof (FilePair));
+  t->ids = g_hash_table_new_full (file_pair_hash, file_pair_equal, g_free, NULL);
 }
 
 static void
 file_table_clear (FileTable *t)
 {
-  g_ptr_array_unref (t->files);
+  g_array_unref (t->files);
   g_hash_table_unref (t->ids);
+}
+
+/* Locations Cleave made itself may leave the base unset: it is "". */
+static FilePair
+file_pair (const char *file,
+           const char *base)
+{
+  return (FilePair) { file, base ? base : g_intern_static_string ("") };
 }
 
 static void
 file_table_add (FileTable  *t,
-                const char *file)
+                const char *file,
+                const char *base)
 {
-  if (!g_hash_table_contains (t->ids, file))
+  FilePair f = file_pair (file, base);
+
+  if (!g_hash_table_contains (t->ids, &f))
     {
-      g_hash_table_insert (t->ids, (gpointer) file, NULL);
-      g_ptr_array_add (t->files, (gpointer) file);
+      g_hash_table_insert (t->ids, g_memdup2 (&f, sizeof f), NULL);
+      g_array_append_val (t->files, f);
     }
 }
 
 static int
-cmp_paths (gconstpointer a,
+cmp_pairs (gconstpointer a,
            gconstpointer b)
 {
-  return strcmp (*(const char **) a, *(const char **) b);
+  const FilePair *x = a, *y = b;
+  gsize xl = strlen (x->base), yl = strlen (y->base);
+  int c = strcmp (x->base, y->base);
+
+  return c != 0 ? c : strcmp (x->file + MIN (xl, strlen (x->file)), y->file + MIN (yl, strlen (y->file)));
 }
 
-/* Length of the prefix entry @i shares with entry @i - 1 (0 for the first). */
+/* Length of the prefix entry @i shares with entry @i - 1 (0 for the first);
+ * it may run past a base path only into an identical one (§4). */
 static gsize
 path_lcp (FileTable *t,
           guint      i)
 {
-  const char *a, *b;
+  const FilePair *x, *y;
   gsize p = 0;
 
   if (i == 0)
     return 0;
-  a = t->files->pdata[i - 1];
-  b = t->files->pdata[i];
-  while (a[p] && a[p] == b[p])
+  x = &g_array_index (t->files, FilePair, i - 1);
+  y = &g_array_index (t->files, FilePair, i);
+  while (x->file[p] && x->file[p] == y->file[p])
     p++;
+  if (x->base != y->base)
+    p = MIN (p, MIN (strlen (x->base), strlen (y->base)));
   return p;
 }
 
@@ -991,20 +1042,21 @@ static void
 file_table_write (FileTable  *t,
                   GByteArray *out)
 {
-  g_ptr_array_sort (t->files, cmp_paths);
+  g_array_sort (t->files, cmp_pairs);
   for (guint i = 0; i < t->files->len; i++)
-    g_hash_table_insert (t->ids, t->files->pdata[i], GUINT_TO_POINTER (i));
+    g_hash_table_insert (t->ids, g_memdup2 (&g_array_index (t->files, FilePair, i), sizeof (FilePair)),
+                         GUINT_TO_POINTER (i));
 
   cleave_bytes_put_varint (out, t->files->len);
   for (guint i = 1; i < t->files->len; i++)
     cleave_bytes_put_varint (out, path_lcp (t, i));
   for (guint i = 0; i < t->files->len; i++)
-    cleave_bytes_put_varint (out, strlen (t->files->pdata[i]) - path_lcp (t, i));
+    cleave_bytes_put_varint (out, strlen (g_array_index (t->files, FilePair, i).file) - path_lcp (t, i));
   for (guint i = 0; i < t->files->len; i++)
-    cleave_bytes_put_varint (out, 0);   /* base_path: always "" */
+    cleave_bytes_put_varint (out, strlen (g_array_index (t->files, FilePair, i).base));
   for (guint i = 0; i < t->files->len; i++)
     {
-      const char *b = t->files->pdata[i];
+      const char *b = g_array_index (t->files, FilePair, i).file;
       gsize p = path_lcp (t, i);
       g_byte_array_append (out, (const guint8 *) b + p, strlen (b) - p);
     }
@@ -1012,9 +1064,12 @@ file_table_write (FileTable  *t,
 
 static guint
 file_id (FileTable  *t,
-         const char *file)
+         const char *file,
+         const char *base)
 {
-  return GPOINTER_TO_UINT (g_hash_table_lookup (t->ids, file));
+  FilePair f = file_pair (file, base);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (t->ids, &f));
 }
 
 GBytes *
@@ -1031,9 +1086,9 @@ cleave_ocdbt_btree_node_encode (guint8                        height,
   for (guint i = 0; i < n; i++)
     {
       if (height > 0)
-        file_table_add (&table, entries[i].child.file);
+        file_table_add (&table, entries[i].child.file, entries[i].child.base);
       else if (entries[i].value_kind == CLEAVE_OCDBT_VALUE_INDIRECT)
-        file_table_add (&table, entries[i].value_location.file);
+        file_table_add (&table, entries[i].value_location.file, NULL);
     }
 
   cleave_bytes_put_u8 (body, height);
@@ -1045,7 +1100,7 @@ cleave_ocdbt_btree_node_encode (guint8                        height,
     cleave_bytes_put_varint (body, entries[i].key_len - key_lcp (entries, i));
   if (height > 0)
     for (guint i = 0; i < n; i++)
-      cleave_bytes_put_varint (body, 0);   /* subtree common prefix */
+      cleave_bytes_put_varint (body, entries[i].subtree_common_prefix_length);
   for (guint i = 0; i < n; i++)
     {
       gsize p = key_lcp (entries, i);
@@ -1060,7 +1115,7 @@ cleave_ocdbt_btree_node_encode (guint8                        height,
         cleave_bytes_put_u8 (body, entries[i].value_kind);
       for (guint i = 0; i < n; i++)
         if (entries[i].value_kind == CLEAVE_OCDBT_VALUE_INDIRECT)
-          cleave_bytes_put_varint (body, file_id (&table, entries[i].value_location.file));
+          cleave_bytes_put_varint (body, file_id (&table, entries[i].value_location.file, NULL));
       for (guint i = 0; i < n; i++)
         if (entries[i].value_kind == CLEAVE_OCDBT_VALUE_INDIRECT)
           cleave_bytes_put_varint (body, entries[i].value_location.offset);
@@ -1071,7 +1126,7 @@ cleave_ocdbt_btree_node_encode (guint8                        height,
   else
     {
       for (guint i = 0; i < n; i++)
-        cleave_bytes_put_varint (body, file_id (&table, entries[i].child.file));
+        cleave_bytes_put_varint (body, file_id (&table, entries[i].child.file, entries[i].child.base));
       for (guint i = 0; i < n; i++)
         cleave_bytes_put_varint (body, entries[i].child.offset);
       for (guint i = 0; i < n; i++)
@@ -1094,15 +1149,23 @@ version_root_file (const CleaveOcdbtVersion *v)
   return v->root.offset == CLEAVE_OCDBT_MISSING || v->root.file == NULL ? g_intern_static_string ("") : v->root.file;
 }
 
+static const char *
+version_root_base (const CleaveOcdbtVersion *v)
+{
+  return v->root.offset == CLEAVE_OCDBT_MISSING ? NULL : v->root.base;
+}
+
 static void
 add_version_files (FileTable *t,
                    GArray    *versions,
                    GArray    *refs)
 {
   for (guint i = 0; versions && i < versions->len; i++)
-    file_table_add (t, version_root_file (&g_array_index (versions, CleaveOcdbtVersion, i)));
+    file_table_add (t, version_root_file (&g_array_index (versions, CleaveOcdbtVersion, i)),
+                    version_root_base (&g_array_index (versions, CleaveOcdbtVersion, i)));
   for (guint i = 0; refs && i < refs->len; i++)
-    file_table_add (t, g_array_index (refs, CleaveOcdbtVersionNodeRef, i).location.file);
+    file_table_add (t, g_array_index (refs, CleaveOcdbtVersionNodeRef, i).location.file,
+                    g_array_index (refs, CleaveOcdbtVersionNodeRef, i).location.base);
 }
 
 static void
@@ -1118,7 +1181,7 @@ write_version_leaf (GByteArray *out,
   for (guint i = 0; i < n; i++)
     cleave_bytes_put_u8 (out, V (i)->root_height);
   for (guint i = 0; i < n; i++)
-    cleave_bytes_put_varint (out, file_id (t, version_root_file (V (i))));
+    cleave_bytes_put_varint (out, file_id (t, version_root_file (V (i)), version_root_base (V (i))));
   for (guint i = 0; i < n; i++)
     cleave_bytes_put_varint (out, V (i)->root.offset);
   for (guint i = 0; i < n; i++)
@@ -1146,7 +1209,7 @@ write_version_interior (GByteArray *out,
   for (guint i = 0; i < n; i++)
     cleave_bytes_put_varint (out, R (i)->generation);
   for (guint i = 0; i < n; i++)
-    cleave_bytes_put_varint (out, file_id (t, R (i)->location.file));
+    cleave_bytes_put_varint (out, file_id (t, R (i)->location.file, R (i)->location.base));
   for (guint i = 0; i < n; i++)
     cleave_bytes_put_varint (out, R (i)->location.offset);
   for (guint i = 0; i < n; i++)

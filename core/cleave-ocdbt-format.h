@@ -160,6 +160,7 @@ CleaveOcdbtManifest *cleave_ocdbt_manifest_decode (const guint8          *data,
                                                    gsize                  len,
                                                    const char            *what,
                                                    GError               **error);
+CleaveOcdbtManifest *cleave_ocdbt_manifest_copy (const CleaveOcdbtManifest *manifest);
 void      cleave_ocdbt_manifest_free         (CleaveOcdbtManifest        *manifest);
 
 CleaveOcdbtVersionNode *cleave_ocdbt_version_node_decode (const guint8              *data,
@@ -175,10 +176,10 @@ CleaveOcdbtBtreeNode *cleave_ocdbt_btree_node_decode (const guint8              
                                                       GError                   **error);
 void      cleave_ocdbt_btree_node_free       (CleaveOcdbtBtreeNode       *node);
 
-/* Encoding. Writers use base_path "" for every data file, so a path is
- * relative to the store root and nodes carry no transitive prefix; keys are
- * written in full (subtree_common_prefix_length 0), which tensorstore
- * reads (spec §7.2). */
+/* Encoding. Each data file table entry gets the base path its location
+ * came with ("" for everything Cleave writes), so nodes another writer
+ * wrote keep resolving their own tables; keys Cleave writes are full
+ * (subtree_common_prefix_length 0), which tensorstore reads (spec §7.2). */
 
 typedef struct
 {
@@ -189,9 +190,11 @@ typedef struct
   const guint8        *value;
   guint64              value_length;
   CleaveOcdbtLocation  value_location;  /* file and offset, when indirect */
-  /* Interior entries. */
+  /* Interior entries. A child written by another writer may hold keys
+   * relative to a prefix; the entry then carries its length. */
   CleaveOcdbtLocation  child;
   CleaveOcdbtStats     child_stats;
+  guint32              subtree_common_prefix_length;
 } CleaveOcdbtEncodeEntry;
 
 /* Appends @bytes (an encoded object or a raw value) to the commit's data

@@ -7,51 +7,13 @@
 #define G_LOG_DOMAIN "cleave-ocdbt"
 
 #include "cleave-ocdbt.h"
+#include "cleave-ocdbt-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Decoded B+tree nodes, keyed by (data file, offset), bounded by their
- * decoded bytes, least recently used out first. One cache serves a store
- * and all handles pinned from it; readers in several threads share it. */
-typedef struct
-{
-  const char      *file;     /* interned */
-  guint64          offset;
-} NodeKey;
-
-typedef struct
-{
-  gatomicrefcount       ref_count;
-  NodeKey               key;
-  CleaveOcdbtBtreeNode *node;
-  GList                 link;   /* in the cache's LRU queue while cached */
-  gboolean              cached;
-} CachedNode;
-
-typedef struct
-{
-  GMutex      lock;
-  GHashTable *nodes;            /* NodeKey* -> CachedNode* (holds one ref) */
-  GQueue      lru;              /* most recently used first */
-  gsize       bytes;
-  gsize       budget;
-  guint64     hits;
-  guint64     misses;
-} NodeCache;
-
-struct _CleaveOcdbt
-{
-  gatomicrefcount      ref_count;
-  NodeCache           *cache;     /* owned by the unpinned handle */
-  char                *dir;
-  CleaveOcdbtManifest *manifest;
-  CleaveOcdbtVersion   version;   /* the one this handle reads */
-  CleaveOcdbt         *parent;    /* pinned handles share the parent's manifest */
-};
 
 static guint
 node_key_hash (gconstpointer p)
@@ -68,8 +30,8 @@ node_key_equal (gconstpointer a,
   return x->file == y->file && x->offset == y->offset;
 }
 
-static void
-cached_node_unref (CachedNode *c)
+void
+_cleave_ocdbt_cached_node_unref (CachedNode *c)
 {
   if (c != NULL && g_atomic_ref_count_dec (&c->ref_count))
     {
@@ -78,7 +40,6 @@ cached_node_unref (CachedNode *c)
     }
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CachedNode, cached_node_unref)
 
 static NodeCache *
 node_cache_new (gsize budget)
@@ -104,7 +65,7 @@ node_cache_trim (NodeCache *cache)
       g_hash_table_remove (cache->nodes, &victim->key);
       cache->bytes -= victim->node->decoded_size;
       victim->cached = FALSE;
-      cached_node_unref (victim);
+      _cleave_ocdbt_cached_node_unref (victim);
     }
 }
 
@@ -175,8 +136,8 @@ node_cache_insert (NodeCache            *cache,
   return c;
 }
 
-static void
-set_io_error (GError    **error,
+void
+_cleave_ocdbt_set_io_error (GError    **error,
               int         errsv,
               const char *path,
               const char *doing)
@@ -184,6 +145,24 @@ set_io_error (GError    **error,
   g_set_error (error, CLEAVE_OCDBT_ERROR,
                errsv == ENOENT ? CLEAVE_OCDBT_ERROR_NOT_FOUND : CLEAVE_OCDBT_ERROR_IO,
                "%s: %s: %s", path, doing, g_strerror (errsv));
+}
+
+/* The directory a data file is in: a fork reads what it did not write
+ * from its base. */
+static const char *
+data_dir (CleaveOcdbt *store,
+          const char  *file)
+{
+  if (store->base_dir != NULL && !g_str_has_prefix (file, store->data_prefix))
+    return store->base_dir;
+  return store->dir;
+}
+
+char *
+_cleave_ocdbt_data_path (CleaveOcdbt *store,
+                         const char  *file)
+{
+  return g_build_filename (data_dir (store, file), file, NULL);
 }
 
 /* Reads [offset, offset+length) of @file (relative to the store). A range
@@ -195,7 +174,7 @@ read_range (CleaveOcdbt *store,
             guint64      length,
             GError     **error)
 {
-  g_autofree char *path = g_build_filename (store->dir, file, NULL);
+  g_autofree char *path = _cleave_ocdbt_data_path (store, file);
   g_autofree guint8 *buf = NULL;
   struct stat st;
   guint64 done = 0;
@@ -209,7 +188,7 @@ read_range (CleaveOcdbt *store,
         g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
                      "%s: missing data file (the store refers to it)", path);
       else
-        set_io_error (error, errsv, path, "cannot open");
+        _cleave_ocdbt_set_io_error (error, errsv, path, "cannot open");
       return NULL;
     }
   if (fstat (fd, &st) != 0 || (guint64) st.st_size < offset || (guint64) st.st_size - offset < length)
@@ -229,7 +208,7 @@ read_range (CleaveOcdbt *store,
         continue;
       if (n <= 0)
         {
-          set_io_error (error, n < 0 ? errno : EIO, path, "cannot read");
+          _cleave_ocdbt_set_io_error (error, n < 0 ? errno : EIO, path, "cannot read");
           close (fd);
           return NULL;
         }
@@ -288,18 +267,17 @@ find_numbered_manifest (const char *dir,
   return g_steal_pointer (&best);
 }
 
-CleaveOcdbt *
-cleave_ocdbt_open (const char *dir,
-                   GError    **error)
+/* The manifest of the store in @dir, following a numbered one to its
+ * newest file (the result then says manifest_kind 1). */
+CleaveOcdbtManifest *
+_cleave_ocdbt_read_manifest (const char *dir,
+                             GError    **error)
 {
-  g_autoptr(CleaveOcdbt) store = g_new0 (CleaveOcdbt, 1);
   g_autofree char *path = g_build_filename (dir, "manifest.ocdbt", NULL);
+  g_autofree char *numbered = NULL;
   g_autofree guint8 *data = NULL;
+  g_autoptr(CleaveOcdbtManifest) m = NULL;
   gsize len;
-
-  g_atomic_ref_count_init (&store->ref_count);
-  store->dir = g_strdup (dir);
-  store->cache = node_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
@@ -315,36 +293,143 @@ cleave_ocdbt_open (const char *dir,
     }
   if (!read_whole_file (path, &data, &len, error))
     return NULL;
-  store->manifest = cleave_ocdbt_manifest_decode (data, len, path, error);
-  if (store->manifest == NULL)
+  m = cleave_ocdbt_manifest_decode (data, len, path, error);
+  if (m == NULL || m->config.manifest_kind == 0)
+    return g_steal_pointer (&m);
+
+  numbered = find_numbered_manifest (dir, error);
+  if (numbered == NULL)
     return NULL;
-
-  if (store->manifest->config.manifest_kind == 1)
+  g_clear_pointer (&data, g_free);
+  g_clear_pointer (&m, cleave_ocdbt_manifest_free);
+  if (!read_whole_file (numbered, &data, &len, error))
+    return NULL;
+  m = cleave_ocdbt_manifest_decode (data, len, numbered, error);
+  if (m == NULL)
+    return NULL;
+  if (m->config.manifest_kind != 0 || m->versions->len == 0)
     {
-      g_autofree char *numbered = find_numbered_manifest (dir, error);
-      CleaveOcdbtManifest *m;
-
-      if (numbered == NULL)
-        return NULL;
-      g_clear_pointer (&data, g_free);
-      if (!read_whole_file (numbered, &data, &len, error))
-        return NULL;
-      m = cleave_ocdbt_manifest_decode (data, len, numbered, error);
-      if (m == NULL)
-        return NULL;
-      cleave_ocdbt_manifest_free (store->manifest);
-      store->manifest = m;
-      if (m->config.manifest_kind != 0 || m->versions->len == 0)
-        {
-          g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
-                       "%s: a numbered manifest must hold versions", numbered);
-          return NULL;
-        }
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
+                   "%s: a numbered manifest must hold versions", numbered);
+      return NULL;
     }
+  m->config.manifest_kind = 1;
+  return g_steal_pointer (&m);
+}
 
-  store->version = g_array_index (store->manifest->versions, CleaveOcdbtVersion,
-                                  store->manifest->versions->len - 1);
+/* Makes @manifest (taken) the one @store reads at its latest version. */
+void
+_cleave_ocdbt_adopt (CleaveOcdbt         *store,
+                     CleaveOcdbtManifest *manifest)
+{
+  g_mutex_lock (&store->state);
+  cleave_ocdbt_manifest_free (store->manifest);
+  store->manifest = manifest;
+  store->version = g_array_index (manifest->versions, CleaveOcdbtVersion, manifest->versions->len - 1);
+  g_mutex_unlock (&store->state);
+}
+
+static CleaveOcdbt *
+store_new (const char *dir,
+           const char *base_dir)
+{
+  CleaveOcdbt *store = g_new0 (CleaveOcdbt, 1);
+
+  g_atomic_ref_count_init (&store->ref_count);
+  g_mutex_init (&store->state);
+  g_mutex_init (&store->commit);
+  store->dir = g_strdup (dir);
+  store->base_dir = g_strdup (base_dir);
+  return store;
+}
+
+static CleaveOcdbt *
+open_store (const char *dir,
+            const char *base_dir,
+            const char *data_prefix,
+            GError    **error)
+{
+  g_autoptr(CleaveOcdbt) store = store_new (dir, base_dir);
+  CleaveOcdbtManifest *m = _cleave_ocdbt_read_manifest (dir, error);
+
+  if (m == NULL)
+    return NULL;
+  store->cache = node_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
+  store->data_prefix = g_strdup (data_prefix);
+  store->config = m->config;
+  _cleave_ocdbt_adopt (store, m);
   return g_steal_pointer (&store);
+}
+
+CleaveOcdbt *
+cleave_ocdbt_open (const char *dir,
+                   GError    **error)
+{
+  return open_store (dir, NULL, "d/", error);
+}
+
+/* A fork writes its data files under "<fork directory name>_d/", so one
+ * kvstack layer can route them (docs/ocdbt.md). */
+static char *
+fork_data_prefix (const char *fork_dir)
+{
+  g_autofree char *clean = g_canonicalize_filename (fork_dir, NULL);
+  g_autofree char *name = g_path_get_basename (clean);
+
+  return g_strconcat (name, "_d/", NULL);
+}
+
+CleaveOcdbt *
+cleave_ocdbt_open_fork (const char *base_dir,
+                        const char *fork_dir,
+                        GError    **error)
+{
+  g_autofree char *prefix = fork_data_prefix (fork_dir);
+  g_autofree char *manifest = g_build_filename (fork_dir, "manifest.ocdbt", NULL);
+  g_autofree char *base_manifest = g_build_filename (base_dir, "manifest.ocdbt", NULL);
+
+  if (!g_file_test (base_manifest, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no base store here (no manifest.ocdbt)", base_dir);
+      return NULL;
+    }
+  if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no fork of %s here; create it with `cleavectl kv fork %s %s`",
+                   fork_dir, base_dir, base_dir, fork_dir);
+      return NULL;
+    }
+  return open_store (fork_dir, base_dir, prefix, error);
+}
+
+CleaveOcdbt *
+cleave_ocdbt_open_spec (const char *spec,
+                        GError    **error)
+{
+  const char *plus = strchr (spec, '+');
+  g_autofree char *base = NULL;
+
+  if (plus == NULL || g_file_test (spec, G_FILE_TEST_IS_DIR))
+    return cleave_ocdbt_open (spec, error);
+  base = g_strndup (spec, plus - spec);
+  return cleave_ocdbt_open_fork (base, plus + 1, error);
+}
+
+gboolean
+cleave_ocdbt_refresh (CleaveOcdbt *store,
+                      GError     **error)
+{
+  CleaveOcdbtManifest *m;
+
+  if (store->parent != NULL)
+    return TRUE;   /* a pinned handle reads one version forever */
+  m = _cleave_ocdbt_read_manifest (store->dir, error);
+  if (m == NULL)
+    return FALSE;
+  _cleave_ocdbt_adopt (store, m);
+  return TRUE;
 }
 
 CleaveOcdbt *
@@ -361,12 +446,14 @@ cleave_ocdbt_unref (CleaveOcdbt *store)
     return;
   if (store->parent)
     cleave_ocdbt_unref (store->parent);
-  else
-    {
-      cleave_ocdbt_manifest_free (store->manifest);
-      node_cache_free (store->cache);
-    }
+  else if (store->cache)
+    node_cache_free (store->cache);
+  cleave_ocdbt_manifest_free (store->manifest);
+  g_mutex_clear (&store->state);
+  g_mutex_clear (&store->commit);
   g_free (store->dir);
+  g_free (store->base_dir);
+  g_free (store->data_prefix);
   g_free (store);
 }
 
@@ -385,13 +472,35 @@ cleave_ocdbt_is_pinned (CleaveOcdbt *store)
 const CleaveOcdbtConfig *
 cleave_ocdbt_get_config (CleaveOcdbt *store)
 {
-  return &store->manifest->config;
+  return &store->config;
 }
 
-const CleaveOcdbtVersion *
+const char *
+cleave_ocdbt_get_base_dir (CleaveOcdbt *store)
+{
+  return store->base_dir;
+}
+
+CleaveOcdbtVersion
 cleave_ocdbt_get_version (CleaveOcdbt *store)
 {
-  return &store->version;
+  CleaveOcdbtVersion v;
+
+  g_mutex_lock (&store->state);
+  v = store->version;
+  g_mutex_unlock (&store->state);
+  return v;
+}
+
+static CleaveOcdbtManifest *
+manifest_snapshot (CleaveOcdbt *store)
+{
+  CleaveOcdbtManifest *m;
+
+  g_mutex_lock (&store->state);
+  m = cleave_ocdbt_manifest_copy (store->manifest);
+  g_mutex_unlock (&store->state);
+  return m;
 }
 
 const CleaveOcdbtManifest *
@@ -400,8 +509,8 @@ cleave_ocdbt_get_manifest (CleaveOcdbt *store)
   return store->manifest;
 }
 
-static CleaveOcdbtVersionNode *
-load_version_node (CleaveOcdbt                     *store,
+CleaveOcdbtVersionNode *
+_cleave_ocdbt_load_version_node (CleaveOcdbt                     *store,
                    const CleaveOcdbtVersionNodeRef *ref,
                    GError                         **error)
 {
@@ -412,9 +521,9 @@ load_version_node (CleaveOcdbt                     *store,
   if (data == NULL)
     return NULL;
   node = cleave_ocdbt_version_node_decode (data, ref->location.length, &ref->location,
-                                           store->manifest->config.version_tree_arity_log2, error);
+                                           store->config.version_tree_arity_log2, error);
   if (node == NULL)
-    g_prefix_error (error, "%s/", store->dir);   /* name the file by its full path */
+    g_prefix_error (error, "%s/", data_dir (store, ref->location.file));   /* name the file by its full path */
   if (node != NULL && node->height != ref->height)
     {
       g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
@@ -431,7 +540,7 @@ collect_versions (CleaveOcdbt                     *store,
                   GArray                          *out,
                   GError                         **error)
 {
-  g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, ref, error);
+  g_autoptr(CleaveOcdbtVersionNode) node = _cleave_ocdbt_load_version_node (store, ref, error);
 
   if (node == NULL)
     return FALSE;
@@ -451,12 +560,13 @@ cleave_ocdbt_list_versions (CleaveOcdbt *store,
                             GError     **error)
 {
   g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersion));
-  GArray *nodes = store->manifest->version_nodes;
+  g_autoptr(CleaveOcdbtManifest) m = manifest_snapshot (store);
+  GArray *nodes = m->version_nodes;
 
   for (guint i = 0; i < nodes->len; i++)
     if (!collect_versions (store, &g_array_index (nodes, CleaveOcdbtVersionNodeRef, i), out, error))
       return NULL;
-  g_array_append_vals (out, store->manifest->versions->data, store->manifest->versions->len);
+  g_array_append_vals (out, m->versions->data, m->versions->len);
   return g_steal_pointer (&out);
 }
 
@@ -465,11 +575,11 @@ pinned (CleaveOcdbt              *store,
         const CleaveOcdbtVersion *version)
 {
   CleaveOcdbt *root = store->parent ? store->parent : store;
-  CleaveOcdbt *pin = g_new0 (CleaveOcdbt, 1);
+  CleaveOcdbt *pin = store_new (root->dir, root->base_dir);
 
-  g_atomic_ref_count_init (&pin->ref_count);
-  pin->dir = g_strdup (root->dir);
-  pin->manifest = root->manifest;
+  pin->data_prefix = g_strdup (root->data_prefix);
+  pin->config = root->config;
+  pin->manifest = manifest_snapshot (store);
   pin->cache = root->cache;
   pin->parent = cleave_ocdbt_ref (root);
   pin->version = *version;
@@ -526,19 +636,20 @@ pin (CleaveOcdbt *store,
      guint64      target,
      GError     **error)
 {
-  GArray *inl = store->manifest->versions;
+  g_autoptr(CleaveOcdbtManifest) m = manifest_snapshot (store);
+  GArray *inl = m->versions;
   CleaveOcdbtVersionNodeRef ref;
   int i;
 
   if ((i = pick_version (inl, kind, target)) >= 0)
     return pinned (store, &g_array_index (inl, CleaveOcdbtVersion, i));
 
-  i = pick_ref (store->manifest->version_nodes, kind, target);
+  i = pick_ref (m->version_nodes, kind, target);
   if (i >= 0)
-    ref = g_array_index (store->manifest->version_nodes, CleaveOcdbtVersionNodeRef, i);
+    ref = g_array_index (m->version_nodes, CleaveOcdbtVersionNodeRef, i);
   while (i >= 0)
     {
-      g_autoptr(CleaveOcdbtVersionNode) node = load_version_node (store, &ref, error);
+      g_autoptr(CleaveOcdbtVersionNode) node = _cleave_ocdbt_load_version_node (store, &ref, error);
 
       if (node == NULL)
         return NULL;
@@ -564,10 +675,11 @@ cleave_ocdbt_pin_generation (CleaveOcdbt *store,
 
   if (result == NULL && local == NULL)
     {
-      GArray *inl = store->manifest->versions;
+      CleaveOcdbt *root = store->parent ? store->parent : store;
+
       g_set_error (&local, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
                    "%s: no generation %" G_GUINT64_FORMAT " (latest is %" G_GUINT64_FORMAT ")",
-                   store->dir, generation, g_array_index (inl, CleaveOcdbtVersion, inl->len - 1).generation);
+                   store->dir, generation, cleave_ocdbt_get_version (root).generation);
     }
   if (local != NULL)
     g_propagate_error (error, local);
@@ -593,8 +705,8 @@ cleave_ocdbt_pin_time (CleaveOcdbt *store,
   return result;
 }
 
-static CachedNode *
-load_btree_node (CleaveOcdbt               *store,
+CachedNode *
+_cleave_ocdbt_load_btree_node (CleaveOcdbt               *store,
                  const CleaveOcdbtLocation *loc,
                  guint8                     expected_height,
                  GError                   **error)
@@ -612,8 +724,8 @@ load_btree_node (CleaveOcdbt               *store,
         return c;
       g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
                    "%s/%s: offset %" G_GUINT64_FORMAT ": b+tree node has height %u, expected %u",
-                   store->dir, loc->file, loc->offset, c->node->height, expected_height);
-      cached_node_unref (c);
+                   data_dir (store, loc->file), loc->file, loc->offset, c->node->height, expected_height);
+      _cleave_ocdbt_cached_node_unref (c);
       return NULL;
     }
 
@@ -622,7 +734,7 @@ load_btree_node (CleaveOcdbt               *store,
     return NULL;
   node = cleave_ocdbt_btree_node_decode (data, loc->length, loc, error);
   if (node == NULL)
-    g_prefix_error (error, "%s/", store->dir);   /* name the file by its full path */
+    g_prefix_error (error, "%s/", data_dir (store, loc->file));   /* name the file by its full path */
   if (node != NULL && node->height != expected_height)
     {
       g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
@@ -678,8 +790,9 @@ cleave_ocdbt_get (CleaveOcdbt  *store,
                   GBytes      **value_out,
                   GError      **error)
 {
-  CleaveOcdbtLocation loc = store->version.root;
-  guint8 height = store->version.root_height;
+  CleaveOcdbtVersion version = cleave_ocdbt_get_version (store);
+  CleaveOcdbtLocation loc = version.root;
+  guint8 height = version.root_height;
 
   *value_out = NULL;
   if (loc.offset == CLEAVE_OCDBT_MISSING)
@@ -687,7 +800,7 @@ cleave_ocdbt_get (CleaveOcdbt  *store,
 
   for (;;)
     {
-      g_autoptr(CachedNode) cached = load_btree_node (store, &loc, height, error);
+      g_autoptr(CachedNode) cached = _cleave_ocdbt_load_btree_node (store, &loc, height, error);
       const CleaveOcdbtBtreeNode *node;
       const CleaveOcdbtEntry *e;
       int i;
@@ -737,7 +850,7 @@ list_node (ListState                 *st,
            guint8                     height,
            GError                   **error)
 {
-  g_autoptr(CachedNode) cached = load_btree_node (st->store, loc, height, error);
+  g_autoptr(CachedNode) cached = _cleave_ocdbt_load_btree_node (st->store, loc, height, error);
   const CleaveOcdbtBtreeNode *node;
   guint prefix_len = st->key->len;
 
@@ -798,9 +911,11 @@ cleave_ocdbt_list (CleaveOcdbt        *store,
   ListState st = { store, lo ? lo : (const guint8 *) "", lo ? lo_len : 0, hi, hi_len,
                    func, user_data, key, next, FALSE };
 
-  if (store->version.root.offset == CLEAVE_OCDBT_MISSING)
+  CleaveOcdbtVersion version = cleave_ocdbt_get_version (store);
+
+  if (version.root.offset == CLEAVE_OCDBT_MISSING)
     return TRUE;
-  return list_node (&st, &store->version.root, store->version.root_height, error);
+  return list_node (&st, &version.root, version.root_height, error);
 }
 
 guint64

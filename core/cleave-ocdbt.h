@@ -29,6 +29,15 @@ typedef gboolean (*CleaveOcdbtListFunc) (const guint8 *key,
 
 CleaveOcdbt *cleave_ocdbt_open              (const char          *dir,
                                              GError             **error);
+CleaveOcdbt *cleave_ocdbt_open_fork         (const char          *base_dir,
+                                             const char          *fork_dir,
+                                             GError             **error);
+/* "DIR", or "BASE+FORK" for a fork (a directory named with a '+' wins). */
+CleaveOcdbt *cleave_ocdbt_open_spec         (const char          *spec,
+                                             GError             **error);
+/* Reads the newest manifest, to see other writers' commits. */
+gboolean     cleave_ocdbt_refresh           (CleaveOcdbt         *store,
+                                             GError             **error);
 CleaveOcdbt *cleave_ocdbt_pin_generation    (CleaveOcdbt         *store,
                                              guint64              generation,
                                              GError             **error);
@@ -39,9 +48,11 @@ CleaveOcdbt *cleave_ocdbt_ref               (CleaveOcdbt         *store);
 void         cleave_ocdbt_unref             (CleaveOcdbt         *store);
 
 const char  *cleave_ocdbt_get_dir           (CleaveOcdbt         *store);
+const char  *cleave_ocdbt_get_base_dir      (CleaveOcdbt         *store);
 gboolean     cleave_ocdbt_is_pinned         (CleaveOcdbt         *store);
 const CleaveOcdbtConfig  *cleave_ocdbt_get_config  (CleaveOcdbt  *store);
-const CleaveOcdbtVersion *cleave_ocdbt_get_version (CleaveOcdbt  *store);
+CleaveOcdbtVersion        cleave_ocdbt_get_version  (CleaveOcdbt  *store);
+/* Valid until the next commit or refresh through @store. */
 const CleaveOcdbtManifest *cleave_ocdbt_get_manifest (CleaveOcdbt *store);
 
 GArray      *cleave_ocdbt_list_versions     (CleaveOcdbt         *store,

@@ -126,10 +126,10 @@ check_layout (guint8         arity_log2,
       g_assert_cmpuint (v->generation, ==, gen);
       g_assert_cmpuint (v->commit_time, ==, commit_time (gen));
       g_assert_cmpuint (v->root.offset, ==, CLEAVE_OCDBT_MISSING);
-      g_assert_cmpuint (cleave_ocdbt_get_version (by_gen)->generation, ==, gen);
+      g_assert_cmpuint (cleave_ocdbt_get_version (by_gen).generation, ==, gen);
       by_time = cleave_ocdbt_pin_time (store, commit_time (gen) + 999, &error);
       g_assert_no_error (error);
-      g_assert_cmpuint (cleave_ocdbt_get_version (by_time)->generation, ==, gen);
+      g_assert_cmpuint (cleave_ocdbt_get_version (by_time).generation, ==, gen);
     }
 }
 

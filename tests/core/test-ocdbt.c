@@ -165,7 +165,7 @@ check_case (gconstpointer data)
       pin = cleave_ocdbt_pin_generation (store, gen, &error);
       g_assert_no_error (error);
       g_assert_true (cleave_ocdbt_is_pinned (pin));
-      g_assert_cmpuint (cleave_ocdbt_get_version (pin)->generation, ==, gen);
+      g_assert_cmpuint (cleave_ocdbt_get_version (pin).generation, ==, gen);
 
       got = list_all (pin);
       if (json_object_has_member (g, "entries"))
@@ -192,11 +192,11 @@ check_case (gconstpointer data)
        * the previous one (or none). */
       at = cleave_ocdbt_pin_time (store, t, &error);
       g_assert_no_error (error);
-      g_assert_cmpuint (cleave_ocdbt_get_version (at)->generation, ==, gen);
+      g_assert_cmpuint (cleave_ocdbt_get_version (at).generation, ==, gen);
       after = cleave_ocdbt_pin_time (store, t + 1, &error);
       g_assert_no_error (error);
       if (i + 1 == versions->len || g_array_index (versions, CleaveOcdbtVersion, i + 1).commit_time > t + 1)
-        g_assert_cmpuint (cleave_ocdbt_get_version (after)->generation, ==, gen);
+        g_assert_cmpuint (cleave_ocdbt_get_version (after).generation, ==, gen);
       {
         g_autoptr(CleaveOcdbt) before = cleave_ocdbt_pin_time (store, t - 1, &error);
         if (i == 0)
@@ -207,7 +207,7 @@ check_case (gconstpointer data)
         else
           {
             g_assert_no_error (error);
-            g_assert_cmpuint (cleave_ocdbt_get_version (before)->generation, ==,
+            g_assert_cmpuint (cleave_ocdbt_get_version (before).generation, ==,
                               g_array_index (versions, CleaveOcdbtVersion, i - 1).generation);
           }
       }
