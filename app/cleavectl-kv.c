@@ -14,8 +14,13 @@
 #include <string.h>
 
 #include "cleave-ocdbt.h"
+#include "cleave-ocdbt-writer.h"
+
+#include <errno.h>
+#include <unistd.h>
 
 static char *opt_prefix;
+static gboolean opt_wipe;
 static gint64 opt_version = -1;
 static char *opt_at;
 
@@ -332,4 +337,162 @@ const CleavectlCommand cleavectl_cmd_kv_versions = {
   .min_args = 1,
   .max_args = 1,
   .run = run_versions,
+};
+
+static GOptionEntry fork_entries[] = {
+  { "wipe", 0, 0, G_OPTION_ARG_NONE, &opt_wipe, "Replace an existing fork (its commits are lost)", NULL },
+  { NULL }
+};
+
+/* The store to write to: a fork must exist already; a plain directory
+ * without a store becomes one. */
+static CleaveOcdbt *
+open_for_write (const char *spec,
+                GError    **error)
+{
+  g_autoptr(GError) local = NULL;
+  CleaveOcdbt *store = cleave_ocdbt_open_spec (spec, &local);
+
+  if (store != NULL)
+    return store;
+  if ((strchr (spec, '+') == NULL || g_file_test (spec, G_FILE_TEST_IS_DIR)) &&
+      g_error_matches (local, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND))
+    return cleave_ocdbt_create (spec, NULL, error);
+  g_propagate_error (error, g_steal_pointer (&local));
+  return NULL;
+}
+
+static GBytes *
+read_stdin (GError **error)
+{
+  g_autoptr(GByteArray) buf = g_byte_array_new ();
+  guint8 chunk[65536];
+
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "standard input: %s", g_strerror (errno));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_byte_array_append (buf, chunk, n);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+}
+
+static int
+run_put (const CleavectlCommand *command,
+         char                  **args,
+         guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) value = NULL;
+  g_autoptr(CleaveOcdbt) store = NULL;
+  g_autoptr(CleaveOcdbtTxn) txn = NULL;
+  guint64 generation;
+
+  if (n_args == 3)
+    {
+      g_autoptr(GMappedFile) file = g_mapped_file_new (args[2], FALSE, &error);
+      if (file == NULL)
+        return cleavectl_fail (command, error);
+      value = g_mapped_file_get_bytes (file);
+    }
+  else if ((value = read_stdin (&error)) == NULL)
+    return cleavectl_fail (command, error);
+
+  if ((store = open_for_write (args[0], &error)) == NULL)
+    return cleavectl_fail (command, error);
+  txn = cleave_ocdbt_txn_new (store);
+  cleave_ocdbt_txn_put_bytes (txn, (const guint8 *) args[1], strlen (args[1]), value);
+  if (!cleave_ocdbt_txn_commit (txn, &generation, &error))
+    return cleavectl_fail (command, error);
+  printf ("generation %" G_GUINT64_FORMAT "\n", generation);
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_rm (const CleavectlCommand *command,
+        char                  **args,
+        guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveOcdbt) store = cleave_ocdbt_open_spec (args[0], &error);
+  g_autoptr(CleaveOcdbtTxn) txn = NULL;
+  g_autoptr(GBytes) value = NULL;
+  const guint8 *key = (const guint8 *) args[1];
+  guint64 generation;
+
+  if (store == NULL)
+    return cleavectl_fail (command, error);
+  if (!cleave_ocdbt_get (store, key, strlen (args[1]), &value, &error))
+    return cleavectl_fail (command, error);
+  if (value == NULL)
+    {
+      g_set_error (&error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_NOT_FOUND,
+                   "%s: no key '%s' in generation %" G_GUINT64_FORMAT, args[0], args[1],
+                   cleave_ocdbt_get_version (store).generation);
+      return cleavectl_fail (command, error);
+    }
+  txn = cleave_ocdbt_txn_new (store);
+  cleave_ocdbt_txn_delete (txn, key, strlen (args[1]));
+  if (!cleave_ocdbt_txn_commit (txn, &generation, &error))
+    return cleavectl_fail (command, error);
+  printf ("generation %" G_GUINT64_FORMAT "\n", generation);
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_fork (const CleavectlCommand *command,
+          char                  **args,
+          guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cleave_ocdbt_fork (args[0], args[1], opt_wipe, &error))
+    {
+      if (g_error_matches (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_EXISTS) && !opt_wipe)
+        g_prefix_error (&error, "(--wipe replaces it) ");
+      return cleavectl_fail (command, error);
+    }
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_kv_put = {
+  .name = "kv put",
+  .synopsis = "STORE KEY [FILE]",
+  .summary = "Set one key to the bytes of FILE (or standard input), as one commit",
+  .description = "Creates STORE with the default configuration when the directory holds no store.\n"
+                 "Prints the new generation. STORE may be BASE+FORK; a fork must exist (see kv fork).",
+  .min_args = 2,
+  .max_args = 3,
+  .run = run_put,
+};
+
+const CleavectlCommand cleavectl_cmd_kv_rm = {
+  .name = "kv rm",
+  .synopsis = "STORE KEY",
+  .summary = "Delete one key, as one commit",
+  .description = "A key that is not there is an error. Prints the new generation.",
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_rm,
+};
+
+const CleavectlCommand cleavectl_cmd_kv_fork = {
+  .name = "kv fork",
+  .synopsis = "BASE FORK [--wipe]",
+  .summary = "Make FORK a fork of the store BASE; read it and write it as BASE+FORK",
+  .description = "FORK gets a copy of BASE's manifest. Commits to BASE+FORK write data files only under\n"
+                 "FORK/<name>_d/ and never change BASE. An existing fork is an error unless --wipe is given.",
+  .entries = fork_entries,
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_fork,
 };

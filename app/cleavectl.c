@@ -40,6 +40,9 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_kv_get,
   &cleavectl_cmd_kv_versions,
   &cleavectl_cmd_kv_check,
+  &cleavectl_cmd_kv_put,
+  &cleavectl_cmd_kv_rm,
+  &cleavectl_cmd_kv_fork,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

@@ -53,5 +53,8 @@ extern const CleavectlCommand cleavectl_cmd_kv_ls;
 extern const CleavectlCommand cleavectl_cmd_kv_get;
 extern const CleavectlCommand cleavectl_cmd_kv_versions;
 extern const CleavectlCommand cleavectl_cmd_kv_check;
+extern const CleavectlCommand cleavectl_cmd_kv_put;
+extern const CleavectlCommand cleavectl_cmd_kv_rm;
+extern const CleavectlCommand cleavectl_cmd_kv_fork;
 
 G_END_DECLS

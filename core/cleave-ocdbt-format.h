@@ -27,6 +27,7 @@ typedef enum
   CLEAVE_OCDBT_ERROR_NOT_FOUND,     /* no store, no such version, no such key */
   CLEAVE_OCDBT_ERROR_IO,            /* the file system failed */
   CLEAVE_OCDBT_ERROR_READ_ONLY,     /* a write through a pinned handle */
+  CLEAVE_OCDBT_ERROR_EXISTS,        /* creating what is already there */
 } CleaveOcdbtError;
 
 GQuark cleave_ocdbt_error_quark (void);

@@ -58,6 +58,7 @@ struct _CleaveOcdbt
   CleaveOcdbtVersion   version;     /* the one this handle reads */
   CleaveOcdbt         *parent;      /* pinned handles share the parent's cache */
   GMutex               commit;      /* one commit at a time per handle */
+  gboolean             no_sync;     /* skip fsync (benchmarks only) */
 };
 
 void                    _cleave_ocdbt_cached_node_unref (CachedNode *c);
