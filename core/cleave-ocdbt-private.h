@@ -9,44 +9,21 @@
 
 #pragma once
 
+#include "cleave-cache.h"
 #include "cleave-ocdbt.h"
 
 G_BEGIN_DECLS
 
-/* Decoded B+tree nodes, keyed by (data file, offset), bounded by their
- * decoded bytes, least recently used out first. One cache serves a store
- * and all handles pinned from it; readers in several threads share it.
- * Data files are immutable, so entries stay valid across commits. */
-typedef struct
+/* Cache tags: what kind of object a (file, offset) entry holds. */
+enum
 {
-  const char      *file;     /* interned */
-  guint64          offset;
-} NodeKey;
-
-typedef struct
-{
-  gatomicrefcount       ref_count;
-  NodeKey               key;
-  CleaveOcdbtBtreeNode *node;
-  GList                 link;   /* in the cache's LRU queue while cached */
-  gboolean              cached;
-} CachedNode;
-
-typedef struct
-{
-  GMutex      lock;
-  GHashTable *nodes;            /* NodeKey* -> CachedNode* (holds one ref) */
-  GQueue      lru;              /* most recently used first */
-  gsize       bytes;
-  gsize       budget;
-  guint64     hits;
-  guint64     misses;
-} NodeCache;
+  CACHE_TAG_BTREE_NODE = 1,
+};
 
 struct _CleaveOcdbt
 {
   gatomicrefcount      ref_count;
-  NodeCache           *cache;       /* owned by the unpinned handle */
+  CleaveCache         *cache;       /* decoded B+tree nodes; owned by the unpinned handle */
   char                *dir;         /* where the manifest is */
   char                *base_dir;    /* a fork's base, or NULL */
   char                *data_prefix; /* where this store writes data files: "d/" or "<fork>_d/" */
@@ -61,16 +38,14 @@ struct _CleaveOcdbt
   gboolean             no_sync;     /* skip fsync (benchmarks only) */
 };
 
-void                    _cleave_ocdbt_cached_node_unref (CachedNode *c);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CachedNode, _cleave_ocdbt_cached_node_unref)
-
 void                    _cleave_ocdbt_set_io_error      (GError                         **error,
                                                          int                              errsv,
                                                          const char                      *path,
                                                          const char                      *doing);
 char                   *_cleave_ocdbt_data_path         (CleaveOcdbt                     *store,
                                                          const char                      *file);
-CachedNode             *_cleave_ocdbt_load_btree_node   (CleaveOcdbt                     *store,
+/* The entry's value is the CleaveOcdbtBtreeNode. */
+CleaveCacheEntry       *_cleave_ocdbt_load_btree_node   (CleaveOcdbt                     *store,
                                                          const CleaveOcdbtLocation       *location,
                                                          guint8                           expected_height,
                                                          GError                         **error);

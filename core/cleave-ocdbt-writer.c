@@ -331,10 +331,10 @@ load_node (const CleaveOcdbtLocation *location,
            GError                   **error)
 {
   DataFile *df = user_data;
-  CachedNode *c = _cleave_ocdbt_load_btree_node (df->store, location, height, error);
+  CleaveCacheEntry *c = _cleave_ocdbt_load_btree_node (df->store, location, height, error);
 
   *hold = c;
-  return c ? c->node : NULL;
+  return c ? c->value : NULL;
 }
 
 static CleaveOcdbtVersionNode *
@@ -536,7 +536,7 @@ cleave_ocdbt_txn_commit (CleaveOcdbtTxn *txn,
   g_autoptr(CleaveOcdbtManifest) m = NULL;
   g_autoptr(GBytes) encoded = NULL;
   DataFile df = { store, -1, NULL, NULL, NULL, g_byte_array_new (), 0 };
-  CleaveOcdbtBtreeIO io = { NULL, load_node, (GDestroyNotify) _cleave_ocdbt_cached_node_unref,
+  CleaveOcdbtBtreeIO io = { NULL, load_node, (GDestroyNotify) cleave_cache_entry_unref,
                             data_write, &df };
   CleaveOcdbtVersion latest, version = { 0 };
   gboolean ok = FALSE;

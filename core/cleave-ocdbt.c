@@ -15,127 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static guint
-node_key_hash (gconstpointer p)
-{
-  const NodeKey *k = p;
-  return g_direct_hash (k->file) ^ (guint) (k->offset * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) >> 32);
-}
-
-static gboolean
-node_key_equal (gconstpointer a,
-                gconstpointer b)
-{
-  const NodeKey *x = a, *y = b;
-  return x->file == y->file && x->offset == y->offset;
-}
-
-void
-_cleave_ocdbt_cached_node_unref (CachedNode *c)
-{
-  if (c != NULL && g_atomic_ref_count_dec (&c->ref_count))
-    {
-      cleave_ocdbt_btree_node_free (c->node);
-      g_free (c);
-    }
-}
-
-
-static NodeCache *
-node_cache_new (gsize budget)
-{
-  NodeCache *cache = g_new0 (NodeCache, 1);
-
-  g_mutex_init (&cache->lock);
-  cache->nodes = g_hash_table_new (node_key_hash, node_key_equal);
-  g_queue_init (&cache->lru);
-  cache->budget = budget;
-  return cache;
-}
-
-/* With the lock held: drops least recently used nodes until the cache fits. */
-static void
-node_cache_trim (NodeCache *cache)
-{
-  while (cache->bytes > cache->budget && cache->lru.tail != NULL)
-    {
-      CachedNode *victim = cache->lru.tail->data;
-
-      g_queue_unlink (&cache->lru, &victim->link);
-      g_hash_table_remove (cache->nodes, &victim->key);
-      cache->bytes -= victim->node->decoded_size;
-      victim->cached = FALSE;
-      _cleave_ocdbt_cached_node_unref (victim);
-    }
-}
-
-static void
-node_cache_free (NodeCache *cache)
-{
-  cache->budget = 0;
-  node_cache_trim (cache);
-  g_hash_table_unref (cache->nodes);
-  g_mutex_clear (&cache->lock);
-  g_free (cache);
-}
-
-static CachedNode *
-node_cache_lookup (NodeCache     *cache,
-                   const NodeKey *key)
-{
-  CachedNode *c;
-
-  g_mutex_lock (&cache->lock);
-  c = g_hash_table_lookup (cache->nodes, key);
-  if (c != NULL)
-    {
-      g_queue_unlink (&cache->lru, &c->link);
-      g_queue_push_head_link (&cache->lru, &c->link);
-      g_atomic_ref_count_inc (&c->ref_count);
-      cache->hits++;
-    }
-  else
-    cache->misses++;
-  g_mutex_unlock (&cache->lock);
-  return c;
-}
-
-/* Takes @node; returns a reference to what the cache now holds for the key
- * (another thread may have decoded the same node meanwhile). */
-static CachedNode *
-node_cache_insert (NodeCache            *cache,
-                   const NodeKey        *key,
-                   CleaveOcdbtBtreeNode *node)
-{
-  CachedNode *c;
-
-  g_mutex_lock (&cache->lock);
-  c = g_hash_table_lookup (cache->nodes, key);
-  if (c != NULL)
-    {
-      g_atomic_ref_count_inc (&c->ref_count);
-      g_mutex_unlock (&cache->lock);
-      cleave_ocdbt_btree_node_free (node);
-      return c;
-    }
-  c = g_new0 (CachedNode, 1);
-  g_atomic_ref_count_init (&c->ref_count);
-  c->key = *key;
-  c->node = node;
-  c->link.data = c;
-  if (node->decoded_size <= cache->budget)
-    {
-      g_atomic_ref_count_inc (&c->ref_count);   /* the cache's */
-      c->cached = TRUE;
-      g_hash_table_insert (cache->nodes, &c->key, c);
-      g_queue_push_head_link (&cache->lru, &c->link);
-      cache->bytes += node->decoded_size;
-      node_cache_trim (cache);
-    }
-  g_mutex_unlock (&cache->lock);
-  return c;
-}
-
 void
 _cleave_ocdbt_set_io_error (GError    **error,
               int         errsv,
@@ -354,7 +233,7 @@ open_store (const char *dir,
 
   if (m == NULL)
     return NULL;
-  store->cache = node_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
+  store->cache = cleave_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
   store->data_prefix = g_strdup (data_prefix);
   store->config = m->config;
   _cleave_ocdbt_adopt (store, m);
@@ -447,7 +326,7 @@ cleave_ocdbt_unref (CleaveOcdbt *store)
   if (store->parent)
     cleave_ocdbt_unref (store->parent);
   else if (store->cache)
-    node_cache_free (store->cache);
+    cleave_cache_free (store->cache);
   cleave_ocdbt_manifest_free (store->manifest);
   g_mutex_clear (&store->state);
   g_mutex_clear (&store->commit);
@@ -705,27 +584,27 @@ cleave_ocdbt_pin_time (CleaveOcdbt *store,
   return result;
 }
 
-CachedNode *
+CleaveCacheEntry *
 _cleave_ocdbt_load_btree_node (CleaveOcdbt               *store,
-                 const CleaveOcdbtLocation *loc,
-                 guint8                     expected_height,
-                 GError                   **error)
+                               const CleaveOcdbtLocation *loc,
+                               guint8                     expected_height,
+                               GError                   **error)
 {
-  NodeKey key = { loc->file, loc->offset };
   g_autofree guint8 *data = NULL;
   CleaveOcdbtBtreeNode *node;
-  CachedNode *c = node_cache_lookup (store->cache, &key);
+  CleaveCacheEntry *c = cleave_cache_lookup (store->cache, loc->file, loc->offset, CACHE_TAG_BTREE_NODE);
 
   /* A cached node was checked when it was decoded; its height is a
    * property of the reference, so check that again. */
   if (c != NULL)
     {
-      if (c->node->height == expected_height)
+      node = c->value;
+      if (node->height == expected_height)
         return c;
       g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
                    "%s/%s: offset %" G_GUINT64_FORMAT ": b+tree node has height %u, expected %u",
-                   data_dir (store, loc->file), loc->file, loc->offset, c->node->height, expected_height);
-      _cleave_ocdbt_cached_node_unref (c);
+                   data_dir (store, loc->file), loc->file, loc->offset, node->height, expected_height);
+      cleave_cache_entry_unref (c);
       return NULL;
     }
 
@@ -742,21 +621,10 @@ _cleave_ocdbt_load_btree_node (CleaveOcdbt               *store,
                    loc->file, loc->offset, node->height, expected_height);
       g_clear_pointer (&node, cleave_ocdbt_btree_node_free);
     }
-  return node ? node_cache_insert (store->cache, &key, node) : NULL;
-}
-
-static GBytes *
-read_value (CleaveOcdbt                *store,
-            const CleaveOcdbtBtreeNode *node,
-            const CleaveOcdbtEntry     *e,
-            GError                    **error)
-{
-  guint8 *data;
-
-  if (e->value_kind == CLEAVE_OCDBT_VALUE_INLINE)
-    return g_bytes_new_from_bytes (node->body, e->value_offset, e->value_length);
-  data = read_range (store, e->value_file, e->value_offset, e->value_length, error);
-  return data ? g_bytes_new_take (data, e->value_length) : NULL;
+  if (node == NULL)
+    return NULL;
+  return cleave_cache_insert (store->cache, loc->file, loc->offset, CACHE_TAG_BTREE_NODE, node,
+                              node->decoded_size, (GDestroyNotify) cleave_ocdbt_btree_node_free);
 }
 
 /* Index of the last entry whose key is <= @key, or -1. */
@@ -783,31 +651,38 @@ find_floor (const CleaveOcdbtBtreeNode *node,
   return ans;
 }
 
+void
+cleave_ocdbt_value_ref_clear (CleaveOcdbtValueRef *ref)
+{
+  g_clear_pointer (&ref->inline_value, g_bytes_unref);
+  memset (ref, 0, sizeof *ref);
+}
+
 gboolean
-cleave_ocdbt_get (CleaveOcdbt  *store,
-                  const guint8 *key,
-                  gsize         key_len,
-                  GBytes      **value_out,
-                  GError      **error)
+cleave_ocdbt_get_ref (CleaveOcdbt         *store,
+                      const guint8        *key,
+                      gsize                key_len,
+                      CleaveOcdbtValueRef *ref,
+                      GError             **error)
 {
   CleaveOcdbtVersion version = cleave_ocdbt_get_version (store);
   CleaveOcdbtLocation loc = version.root;
   guint8 height = version.root_height;
 
-  *value_out = NULL;
+  memset (ref, 0, sizeof *ref);
   if (loc.offset == CLEAVE_OCDBT_MISSING)
     return TRUE;
 
   for (;;)
     {
-      g_autoptr(CachedNode) cached = _cleave_ocdbt_load_btree_node (store, &loc, height, error);
+      g_autoptr(CleaveCacheEntry) cached = _cleave_ocdbt_load_btree_node (store, &loc, height, error);
       const CleaveOcdbtBtreeNode *node;
       const CleaveOcdbtEntry *e;
       int i;
 
       if (cached == NULL)
         return FALSE;
-      node = cached->node;
+      node = cached->value;
       i = find_floor (node, key, key_len);
       if (i < 0)
         return TRUE;
@@ -816,8 +691,16 @@ cleave_ocdbt_get (CleaveOcdbt  *store,
         {
           if (cleave_ocdbt_key_cmp (cleave_ocdbt_entry_key (node, i), e->key_length, key, key_len) != 0)
             return TRUE;
-          *value_out = read_value (store, node, e, error);
-          return *value_out != NULL;
+          ref->found = TRUE;
+          ref->length = e->value_length;
+          if (e->value_kind == CLEAVE_OCDBT_VALUE_INLINE)
+            ref->inline_value = g_bytes_new_from_bytes (node->body, e->value_offset, e->value_length);
+          else
+            {
+              ref->file = e->value_file;
+              ref->offset = e->value_offset;
+            }
+          return TRUE;
         }
       /* The child's keys omit the subtree's common prefix. */
       if (key_len < e->subtree_common_prefix_length ||
@@ -828,6 +711,38 @@ cleave_ocdbt_get (CleaveOcdbt  *store,
       loc = e->child;
       height = node->height - 1;
     }
+}
+
+GBytes *
+cleave_ocdbt_read_ref (CleaveOcdbt               *store,
+                       const CleaveOcdbtValueRef *ref,
+                       GError                   **error)
+{
+  guint8 *data;
+
+  g_return_val_if_fail (ref->found, NULL);
+  if (ref->file == NULL)
+    return g_bytes_ref (ref->inline_value);
+  data = read_range (store, ref->file, ref->offset, ref->length, error);
+  return data ? g_bytes_new_take (data, ref->length) : NULL;
+}
+
+gboolean
+cleave_ocdbt_get (CleaveOcdbt  *store,
+                  const guint8 *key,
+                  gsize         key_len,
+                  GBytes      **value_out,
+                  GError      **error)
+{
+  g_auto(CleaveOcdbtValueRef) ref = { 0 };
+
+  *value_out = NULL;
+  if (!cleave_ocdbt_get_ref (store, key, key_len, &ref, error))
+    return FALSE;
+  if (!ref.found)
+    return TRUE;
+  *value_out = cleave_ocdbt_read_ref (store, &ref, error);
+  return *value_out != NULL;
 }
 
 typedef struct
@@ -850,13 +765,13 @@ list_node (ListState                 *st,
            guint8                     height,
            GError                   **error)
 {
-  g_autoptr(CachedNode) cached = _cleave_ocdbt_load_btree_node (st->store, loc, height, error);
+  g_autoptr(CleaveCacheEntry) cached = _cleave_ocdbt_load_btree_node (st->store, loc, height, error);
   const CleaveOcdbtBtreeNode *node;
   guint prefix_len = st->key->len;
 
   if (cached == NULL)
     return FALSE;
-  node = cached->node;
+  node = cached->value;
 
   for (guint i = 0; i < node->n_entries && !st->stopped; i++)
     {
@@ -970,10 +885,7 @@ void
 cleave_ocdbt_set_cache_budget (CleaveOcdbt *store,
                                gsize        bytes)
 {
-  g_mutex_lock (&store->cache->lock);
-  store->cache->budget = bytes;
-  node_cache_trim (store->cache);
-  g_mutex_unlock (&store->cache->lock);
+  cleave_cache_set_budget (store->cache, bytes);
 }
 
 void
@@ -982,14 +894,7 @@ cleave_ocdbt_get_cache_stats (CleaveOcdbt *store,
                               guint64     *hits,
                               guint64     *misses)
 {
-  g_mutex_lock (&store->cache->lock);
-  if (bytes)
-    *bytes = store->cache->bytes;
-  if (hits)
-    *hits = store->cache->hits;
-  if (misses)
-    *misses = store->cache->misses;
-  g_mutex_unlock (&store->cache->lock);
+  cleave_cache_get_stats (store->cache, bytes, hits, misses);
 }
 
 typedef struct

@@ -62,6 +62,26 @@ gboolean     cleave_ocdbt_get               (CleaveOcdbt         *store,
                                              gsize                key_len,
                                              GBytes             **value_out,
                                              GError             **error);
+/* Where a value is: out of line at (@file, @offset) in a data file, which
+ * identifies its content for good (data files never change), or inline. */
+typedef struct
+{
+  gboolean    found;
+  guint64     length;
+  const char *file;           /* interned; NULL when inline */
+  guint64     offset;
+  GBytes     *inline_value;   /* the bytes, when inline */
+} CleaveOcdbtValueRef;
+
+gboolean     cleave_ocdbt_get_ref           (CleaveOcdbt         *store,
+                                             const guint8        *key,
+                                             gsize                key_len,
+                                             CleaveOcdbtValueRef *ref,
+                                             GError             **error);
+GBytes      *cleave_ocdbt_read_ref          (CleaveOcdbt               *store,
+                                             const CleaveOcdbtValueRef *ref,
+                                             GError                   **error);
+void         cleave_ocdbt_value_ref_clear   (CleaveOcdbtValueRef *ref);
 gboolean     cleave_ocdbt_list              (CleaveOcdbt         *store,
                                              const guint8        *lo,
                                              gsize                lo_len,
@@ -95,5 +115,6 @@ guint64      cleave_ocdbt_parse_time        (const char          *iso8601,
 char        *cleave_ocdbt_format_time       (guint64              commit_time_ns);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveOcdbt, cleave_ocdbt_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveOcdbtValueRef, cleave_ocdbt_value_ref_clear)
 
 G_END_DECLS
