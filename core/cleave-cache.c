@@ -136,6 +136,21 @@ cleave_cache_lookup (CleaveCache *cache,
 }
 
 CleaveCacheEntry *
+cleave_cache_entry_new (gpointer       value,
+                        gsize          size,
+                        GDestroyNotify destroy)
+{
+  CleaveCacheEntry *e = g_new0 (CleaveCacheEntry, 1);
+
+  e->value = value;
+  e->size = size;
+  e->destroy = destroy;
+  e->link.data = e;
+  g_atomic_ref_count_init (&e->ref_count);
+  return e;
+}
+
+CleaveCacheEntry *
 cleave_cache_insert (CleaveCache    *cache,
                      const char     *file,
                      guint64         offset,
@@ -144,17 +159,12 @@ cleave_cache_insert (CleaveCache    *cache,
                      gsize           size,
                      GDestroyNotify  destroy)
 {
-  CleaveCacheEntry *e = g_new0 (CleaveCacheEntry, 1);
+  CleaveCacheEntry *e = cleave_cache_entry_new (value, size, destroy);
   CleaveCacheEntry *existing;
 
-  e->value = value;
-  e->size = size;
-  e->destroy = destroy;
   e->file = file;
   e->offset = offset;
   e->tag = tag;
-  e->link.data = e;
-  g_atomic_ref_count_init (&e->ref_count);
 
   g_mutex_lock (&cache->lock);
   existing = g_hash_table_lookup (cache->entries, e);

@@ -58,6 +58,11 @@ CleaveCacheEntry *cleave_cache_insert      (CleaveCache      *cache,
                                             gpointer          value,
                                             gsize             size,
                                             GDestroyNotify    destroy);
+/* An entry that lives outside any cache (for objects not worth caching),
+ * so callers handle cached and uncached objects alike. */
+CleaveCacheEntry *cleave_cache_entry_new   (gpointer          value,
+                                            gsize             size,
+                                            GDestroyNotify    destroy);
 void              cleave_cache_entry_unref (CleaveCacheEntry *entry);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveCacheEntry, cleave_cache_entry_unref)

@@ -976,7 +976,12 @@ static FilePair
 file_pair (const char *file,
            const char *base)
 {
-  return (FilePair) { file, base ? base : g_intern_static_string ("") };
+  static const char *empty;
+
+  /* Interning takes a global lock; this runs once per encoded entry. */
+  if (G_UNLIKELY (empty == NULL))
+    empty = g_intern_static_string ("");
+  return (FilePair) { file, base ? base : empty };
 }
 
 static void

@@ -36,8 +36,11 @@ struct _CleaveOcdbt
   CleaveOcdbt         *parent;      /* pinned handles share the parent's cache */
   GMutex               commit;      /* one commit at a time per handle */
   gboolean             no_sync;     /* skip fsync (benchmarks only) */
+  GMutex               files_lock;
+  GHashTable          *files;       /* interned data file -> OpenFile; unpinned handle only */
 };
 
+void                    _cleave_ocdbt_open_file_unref   (gpointer                         file);
 void                    _cleave_ocdbt_set_io_error      (GError                         **error,
                                                          int                              errsv,
                                                          const char                      *path,

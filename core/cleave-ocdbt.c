@@ -44,20 +44,49 @@ _cleave_ocdbt_data_path (CleaveOcdbt *store,
   return g_build_filename (data_dir (store, file), file, NULL);
 }
 
-/* Reads [offset, offset+length) of @file (relative to the store). A range
- * past the end of the file means the store is damaged. */
-static guint8 *
-read_range (CleaveOcdbt *store,
-            const char  *file,
-            guint64      offset,
-            guint64      length,
-            GError     **error)
+/* An open data file. Data files never change once a manifest refers to
+ * them, so descriptors and sizes are kept (a few hundred at most) instead
+ * of opening the file for every read. A reader holds a reference while it
+ * reads, so evicting a file never closes it under a reader. */
+typedef struct
 {
-  g_autofree char *path = _cleave_ocdbt_data_path (store, file);
-  g_autofree guint8 *buf = NULL;
+  gatomicrefcount ref_count;
+  int             fd;
+  guint64         size;
+} OpenFile;
+
+#define MAX_OPEN_FILES 256
+
+void
+_cleave_ocdbt_open_file_unref (gpointer p)
+{
+  OpenFile *f = p;
+
+  if (f != NULL && g_atomic_ref_count_dec (&f->ref_count))
+    {
+      close (f->fd);
+      g_free (f);
+    }
+}
+
+static OpenFile *
+open_data_file (CleaveOcdbt *store,
+                const char  *file,
+                const char  *path,
+                GError     **error)
+{
+  CleaveOcdbt *root = store->parent ? store->parent : store;
+  OpenFile *f;
   struct stat st;
-  guint64 done = 0;
   int fd;
+
+  g_mutex_lock (&root->files_lock);
+  f = g_hash_table_lookup (root->files, file);
+  if (f != NULL)
+    g_atomic_ref_count_inc (&f->ref_count);
+  g_mutex_unlock (&root->files_lock);
+  if (f != NULL)
+    return f;
 
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -70,30 +99,66 @@ read_range (CleaveOcdbt *store,
         _cleave_ocdbt_set_io_error (error, errsv, path, "cannot open");
       return NULL;
     }
-  if (fstat (fd, &st) != 0 || (guint64) st.st_size < offset || (guint64) st.st_size - offset < length)
+  if (fstat (fd, &st) != 0)
+    {
+      _cleave_ocdbt_set_io_error (error, errno, path, "cannot stat");
+      close (fd);
+      return NULL;
+    }
+  f = g_new0 (OpenFile, 1);
+  g_atomic_ref_count_init (&f->ref_count);
+  f->fd = fd;
+  f->size = st.st_size;
+
+  g_mutex_lock (&root->files_lock);
+  if (g_hash_table_size (root->files) >= MAX_OPEN_FILES)
+    g_hash_table_remove_all (root->files);
+  g_atomic_ref_count_inc (&f->ref_count);   /* the table's */
+  g_hash_table_replace (root->files, (gpointer) file, f);
+  g_mutex_unlock (&root->files_lock);
+  return f;
+}
+
+/* Reads [offset, offset+length) of @file (relative to the store). A range
+ * past the end of the file means the store is damaged. */
+static guint8 *
+read_range (CleaveOcdbt *store,
+            const char  *file,
+            guint64      offset,
+            guint64      length,
+            GError     **error)
+{
+  g_autofree char *path = _cleave_ocdbt_data_path (store, file);
+  g_autofree guint8 *buf = NULL;
+  OpenFile *f = open_data_file (store, file, path, error);
+  guint64 done = 0;
+
+  if (f == NULL)
+    return NULL;
+  if (f->size < offset || f->size - offset < length)
     {
       g_set_error (error, CLEAVE_OCDBT_ERROR, CLEAVE_OCDBT_ERROR_CORRUPT,
                    "%s: offset %" G_GUINT64_FORMAT ": reference of %" G_GUINT64_FORMAT
                    " bytes runs past the end of the file (%" G_GUINT64_FORMAT " bytes)",
-                   path, offset, length, (guint64) st.st_size);
-      close (fd);
+                   path, offset, length, f->size);
+      _cleave_ocdbt_open_file_unref (f);
       return NULL;
     }
   buf = g_malloc (MAX (length, 1));
   while (done < length)
     {
-      ssize_t n = pread (fd, buf + done, length - done, offset + done);
+      ssize_t n = pread (f->fd, buf + done, length - done, offset + done);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         {
           _cleave_ocdbt_set_io_error (error, n < 0 ? errno : EIO, path, "cannot read");
-          close (fd);
+          _cleave_ocdbt_open_file_unref (f);
           return NULL;
         }
       done += n;
     }
-  close (fd);
+  _cleave_ocdbt_open_file_unref (f);
   return g_steal_pointer (&buf);
 }
 
@@ -217,6 +282,7 @@ store_new (const char *dir,
   g_atomic_ref_count_init (&store->ref_count);
   g_mutex_init (&store->state);
   g_mutex_init (&store->commit);
+  g_mutex_init (&store->files_lock);
   store->dir = g_strdup (dir);
   store->base_dir = g_strdup (base_dir);
   return store;
@@ -234,6 +300,7 @@ open_store (const char *dir,
   if (m == NULL)
     return NULL;
   store->cache = cleave_cache_new (CLEAVE_OCDBT_DEFAULT_CACHE_BYTES);
+  store->files = g_hash_table_new_full (NULL, NULL, NULL, _cleave_ocdbt_open_file_unref);
   store->data_prefix = g_strdup (data_prefix);
   store->config = m->config;
   _cleave_ocdbt_adopt (store, m);
@@ -326,10 +393,14 @@ cleave_ocdbt_unref (CleaveOcdbt *store)
   if (store->parent)
     cleave_ocdbt_unref (store->parent);
   else if (store->cache)
-    cleave_cache_free (store->cache);
+    {
+      cleave_cache_free (store->cache);
+      g_hash_table_unref (store->files);
+    }
   cleave_ocdbt_manifest_free (store->manifest);
   g_mutex_clear (&store->state);
   g_mutex_clear (&store->commit);
+  g_mutex_clear (&store->files_lock);
   g_free (store->dir);
   g_free (store->base_dir);
   g_free (store->data_prefix);
