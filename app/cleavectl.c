@@ -43,6 +43,11 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_kv_put,
   &cleavectl_cmd_kv_rm,
   &cleavectl_cmd_kv_fork,
+  &cleavectl_cmd_demo,
+  &cleavectl_cmd_info,
+  &cleavectl_cmd_seg_read,
+  &cleavectl_cmd_seg_lookup,
+  &cleavectl_cmd_import,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

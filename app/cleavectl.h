@@ -56,5 +56,10 @@ extern const CleavectlCommand cleavectl_cmd_kv_check;
 extern const CleavectlCommand cleavectl_cmd_kv_put;
 extern const CleavectlCommand cleavectl_cmd_kv_rm;
 extern const CleavectlCommand cleavectl_cmd_kv_fork;
+extern const CleavectlCommand cleavectl_cmd_demo;
+extern const CleavectlCommand cleavectl_cmd_info;
+extern const CleavectlCommand cleavectl_cmd_seg_read;
+extern const CleavectlCommand cleavectl_cmd_seg_lookup;
+extern const CleavectlCommand cleavectl_cmd_import;
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cleave-bytes.h"
+#include "cleave-codec.h"
 #include "cleave-fault.h"
 #include "cleave-ocdbt.h"
 #include "cleave-ocdbt-writer.h"
