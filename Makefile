@@ -7,7 +7,7 @@ XVFB := xvfb-run -a -s "-screen 0 1280x1024x24 +iglx -noreset"
 UI_ENV := GDK_BACKEND=x11 LIBGL_ALWAYS_SOFTWARE=1
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test bench sanitize fuzz clean
+.PHONY: all deps build run demo test bench sanitize fuzz clean
 
 all: build
 
@@ -29,6 +29,11 @@ run: build
 	else \
 	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec $(BUILD)/app/cleave; \
 	fi
+
+# The demo dataset, made once; `rm -rf build/demo.cleave` to make it again.
+demo: build
+	@test -d $(BUILD)/demo.cleave || $(BUILD)/app/cleavectl demo $(BUILD)/demo.cleave
+	@$(BUILD)/app/cleavectl info $(BUILD)/demo.cleave
 
 # Every suite but bench; the ui suite under Xvfb. The last line counts the
 # meson tests of both runs.
