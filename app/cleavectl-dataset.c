@@ -17,6 +17,7 @@
 
 #include "cleave-dataset.h"
 #include "cleave-demo.h"
+#include "cleave-graph.h"
 #include "cleave-import.h"
 
 static char *opt_size;
@@ -112,6 +113,8 @@ run_demo (const CleavectlCommand *command,
     return cleavectl_usage_error (command, "--seed must not be negative");
   p.seed = (guint64) opt_seed;
   if (!cleave_demo_create (args[0], &p, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+    return cleavectl_fail (command, error);
+  if (!cleave_graph_ingest (args[0], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
     return cleavectl_fail (command, error);
   g_printerr ("%s: demo dataset ready (details in %s/demo.json)\n", args[0], args[0]);
   return CLEAVECTL_EXIT_OK;
@@ -306,6 +309,7 @@ run_seg_lookup (const CleavectlCommand *command,
   g_autoptr(CleaveVolume) seg = NULL;
   g_autofree gint64 *xyz = g_new (gint64, 3 * (n_args - 1));
   g_autofree guint64 *sv = g_new (guint64, n_args - 1);
+  g_autofree guint64 *roots = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   for (guint i = 1; i < n_args; i++)
@@ -318,6 +322,24 @@ run_seg_lookup (const CleavectlCommand *command,
     return cleavectl_fail (command, error);
   if (!cleave_volume_lookup (seg, (guint) opt_mip, xyz, n_args - 1, sv, &error))
     return cleavectl_fail (command, error);
+  /* Roots once the dataset has a graph (mip 0 ids are supervoxels). */
+  if (opt_mip == 0)
+    {
+      g_autoptr(GError) graph_error = NULL;
+      g_autoptr(CleaveGraph) graph = cleave_graph_open (args[0], &graph_error);
+      gint64 ts = CLEAVE_GRAPH_LATEST;
+
+      if (opt_at != NULL)
+        ts = (gint64) cleave_ocdbt_parse_time (opt_at, NULL);
+      if (graph != NULL)
+        {
+          roots = g_new (guint64, n_args - 1);
+          if (!cleave_graph_get_roots (graph, sv, n_args - 1, ts, roots, &error))
+            return cleavectl_fail (command, error);
+        }
+      else if (!g_error_matches (graph_error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND))
+        return cleavectl_fail (command, graph_error);
+    }
 
   json_builder_begin_array (b);
   for (guint i = 0; i < n_args - 1; i++)
@@ -336,8 +358,16 @@ run_seg_lookup (const CleavectlCommand *command,
           /* JSON numbers above 2^53 lose digits in most readers; ids are
            * written as integers all the same, as the issue's format says. */
           json_builder_add_int_value (b, (gint64) sv[i]);
+          if (roots)
+            {
+              json_builder_set_member_name (b, "root");
+              json_builder_add_int_value (b, (gint64) roots[i]);
+            }
           json_builder_end_object (b);
         }
+      else if (roots)
+        printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n",
+                p[0], p[1], p[2], sv[i], roots[i]);
       else
         printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n",
                 p[0], p[1], p[2], sv[i]);
@@ -438,4 +468,36 @@ const CleavectlCommand cleavectl_cmd_import = {
   .min_args = 2,
   .max_args = 2,
   .run = run_import,
+};
+
+static gboolean opt_force;
+
+static GOptionEntry ingest_entries[] = {
+  { "force", 0, 0, G_OPTION_ARG_NONE, &opt_force, "Rebuild a finished graph (every edit is lost)", NULL },
+  { NULL }
+};
+
+static int
+run_ingest (const CleavectlCommand *command,
+            char                  **args,
+            guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cleave_graph_ingest (args[0], opt_force, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+    return cleavectl_fail (command, error);
+  g_printerr ("%s: graph ready\n", args[0]);
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_ingest = {
+  .name = "ingest",
+  .synopsis = "DIR [--force]",
+  .summary = "Build the dataset's supervoxel graph (graph.sqlite); resumes an ingest that was stopped",
+  .description = "Works chunk by chunk, each chunk committed and marked done, so running it again after it was\n"
+                 "killed continues where it stopped. A finished graph is kept unless --force.",
+  .entries = ingest_entries,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_ingest,
 };

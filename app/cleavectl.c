@@ -48,6 +48,7 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_seg_read,
   &cleavectl_cmd_seg_lookup,
   &cleavectl_cmd_import,
+  &cleavectl_cmd_ingest,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

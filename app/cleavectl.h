@@ -61,5 +61,6 @@ extern const CleavectlCommand cleavectl_cmd_info;
 extern const CleavectlCommand cleavectl_cmd_seg_read;
 extern const CleavectlCommand cleavectl_cmd_seg_lookup;
 extern const CleavectlCommand cleavectl_cmd_import;
+extern const CleavectlCommand cleavectl_cmd_ingest;
 
 G_END_DECLS
