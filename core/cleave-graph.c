@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "cleave-graph"
 
 #include "cleave-graph.h"
+#include "cleave-graph-private.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,30 +37,32 @@ static const char *schema =
   "  PRIMARY KEY (node, ts)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS child (node INTEGER NOT NULL, ts INTEGER NOT NULL, children BLOB NOT NULL,"
   "  PRIMARY KEY (node, ts)) WITHOUT ROWID;"
-  /* Atomic edges, kept under the L2 chunk of each endpoint so a local
-   * subgraph is a range query over the chunks of a box. removed: the time
-   * an edit took the edge away, or NULL. */
+  /* Atomic edges (a < b), kept under the L2 chunk of each endpoint so a
+   * local subgraph is a range query over the chunks of a box. One row per
+   * change: the newest row at or before T says whether the edge joins its
+   * supervoxels into one object (active) as of T. */
   "CREATE TABLE IF NOT EXISTS edge (l2chunk INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL,"
   "  ts INTEGER NOT NULL, kind INTEGER NOT NULL, affinity REAL NOT NULL, area INTEGER NOT NULL,"
-  "  removed INTEGER, PRIMARY KEY (l2chunk, a, b, ts)) WITHOUT ROWID;"
+  "  active INTEGER NOT NULL, op INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (l2chunk, a, b, ts)) WITHOUT ROWID;"
+  /* Identity across edits: on a new root, the roots it replaced (former);
+   * on an old root, the roots that replaced it (new). */
+  "CREATE TABLE IF NOT EXISTS lineage (node INTEGER NOT NULL, kind INTEGER NOT NULL, ts INTEGER NOT NULL,"
+  "  ids BLOB NOT NULL, PRIMARY KEY (node, kind, ts)) WITHOUT ROWID;"
+  /* The op log (shared spec/reference-pcg.md §4). */
+  "CREATE TABLE IF NOT EXISTS op (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, user TEXT NOT NULL,"
+  "  status INTEGER NOT NULL, ts INTEGER NOT NULL, inputs TEXT NOT NULL, activated BLOB, deactivated BLOB,"
+  "  new_roots BLOB, undo_of INTEGER, redo_of INTEGER, undone_by INTEGER, exception TEXT, l2_scope BLOB);"
+  /* Locks: one row per key (root, l2chunk or downsample block), a
+   * temporal cell (op and expiry) and an indefinite cell (op, never expires). */
+  "CREATE TABLE IF NOT EXISTS lock (key TEXT PRIMARY KEY, kind TEXT NOT NULL, op INTEGER, expires INTEGER,"
+  "  indefinite_op INTEGER) WITHOUT ROWID;"
   /* Ingest progress: a chunk of a layer is done when its nodes are written. */
   "CREATE TABLE IF NOT EXISTS ingest_chunk (layer INTEGER NOT NULL, chunk INTEGER NOT NULL,"
   "  PRIMARY KEY (layer, chunk)) WITHOUT ROWID;";
 
-struct _CleaveGraph
-{
-  char            *path;
-  sqlite3         *db;
-  sqlite3_stmt    *parent_at;
-  sqlite3_stmt    *children_at;
-  sqlite3_stmt    *data_version;
-  CleaveGraphMeta  meta;
-  GHashTable      *parents;        /* latest parent of a node, cached */
-  gint64           cached_version;
-};
 
-static gboolean
-db_error (sqlite3     *db,
+gboolean
+_cleave_graph_db_error (sqlite3     *db,
           const char  *path,
           const char  *doing,
           GError     **error)
@@ -69,19 +72,19 @@ db_error (sqlite3     *db,
   return FALSE;
 }
 
-static gboolean
-exec (sqlite3     *db,
+gboolean
+_cleave_graph_exec (sqlite3     *db,
       const char  *path,
       const char  *sql,
       GError     **error)
 {
   if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db_error (db, path, sql, error);
+    return _cleave_graph_db_error (db, path, sql, error);
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare (sqlite3     *db,
+sqlite3_stmt *
+_cleave_graph_prepare (sqlite3     *db,
          const char  *path,
          const char  *sql,
          GError     **error)
@@ -90,7 +93,7 @@ prepare (sqlite3     *db,
 
   if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
     {
-      db_error (db, path, sql, error);
+      _cleave_graph_db_error (db, path, sql, error);
       return NULL;
     }
   return stmt;
@@ -106,13 +109,13 @@ open_db (const char *path,
 
   if (sqlite3_open_v2 (path, &db, flags, NULL) != SQLITE_OK)
     {
-      db_error (db, path, "cannot open", error);
+      _cleave_graph_db_error (db, path, "cannot open", error);
       sqlite3_close (db);
       return NULL;
     }
   sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
-  if (!exec (db, path, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", error) ||
-      !exec (db, path, schema, error))
+  if (!_cleave_graph_exec (db, path, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", error) ||
+      !_cleave_graph_exec (db, path, schema, error))
     {
       sqlite3_close (db);
       return NULL;
@@ -120,8 +123,8 @@ open_db (const char *path,
   return db;
 }
 
-static char *
-meta_get (sqlite3    *db,
+char *
+_cleave_graph_meta_get (sqlite3    *db,
           const char *key)
 {
   sqlite3_stmt *stmt = NULL;
@@ -136,8 +139,8 @@ meta_get (sqlite3    *db,
   return value;
 }
 
-static gboolean
-meta_set (sqlite3     *db,
+gboolean
+_cleave_graph_meta_set (sqlite3     *db,
           const char  *path,
           const char  *key,
           const char  *value,
@@ -147,12 +150,12 @@ meta_set (sqlite3     *db,
   int rc;
 
   if (sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &stmt, NULL) != SQLITE_OK)
-    return db_error (db, path, "meta", error);
+    return _cleave_graph_db_error (db, path, "meta", error);
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
   rc = sqlite3_step (stmt);
   sqlite3_finalize (stmt);
-  return rc == SQLITE_DONE || db_error (db, path, "meta", error);
+  return rc == SQLITE_DONE || _cleave_graph_db_error (db, path, "meta", error);
 }
 
 static char *
@@ -187,13 +190,13 @@ read_meta (sqlite3         *db,
            CleaveGraphMeta *m,
            GError         **error)
 {
-  g_autofree char *size = meta_get (db, "size");
-  g_autofree char *offset = meta_get (db, "voxel_offset");
-  g_autofree char *chunk = meta_get (db, "chunk_size");
-  g_autofree char *res = meta_get (db, "resolution");
-  g_autofree char *fanout = meta_get (db, "fanout");
-  g_autofree char *layers = meta_get (db, "n_layers");
-  g_autofree char *bits = meta_get (db, "spatial_bits");
+  g_autofree char *size = _cleave_graph_meta_get (db, "size");
+  g_autofree char *offset = _cleave_graph_meta_get (db, "voxel_offset");
+  g_autofree char *chunk = _cleave_graph_meta_get (db, "chunk_size");
+  g_autofree char *res = _cleave_graph_meta_get (db, "resolution");
+  g_autofree char *fanout = _cleave_graph_meta_get (db, "fanout");
+  g_autofree char *layers = _cleave_graph_meta_get (db, "n_layers");
+  g_autofree char *bits = _cleave_graph_meta_get (db, "spatial_bits");
   double v[3];
 
   if (!parse_triple (size, v))
@@ -243,6 +246,7 @@ cleave_graph_open (const char *dataset_dir,
   g_autofree char *state = NULL;
 
   graph->path = graph_path (dataset_dir);
+  graph->dir = g_strdup (dataset_dir);
   graph->parents = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   graph->cached_version = -1;
   if (!g_file_test (graph->path, G_FILE_TEST_EXISTS))
@@ -254,7 +258,7 @@ cleave_graph_open (const char *dataset_dir,
   graph->db = open_db (graph->path, FALSE, error);
   if (graph->db == NULL)
     return NULL;
-  state = meta_get (graph->db, "ingest");
+  state = _cleave_graph_meta_get (graph->db, "ingest");
   if (g_strcmp0 (state, "done") != 0)
     {
       g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_INCOMPLETE,
@@ -264,11 +268,11 @@ cleave_graph_open (const char *dataset_dir,
     }
   if (!read_meta (graph->db, graph->path, &graph->meta, error))
     return NULL;
-  graph->parent_at = prepare (graph->db, graph->path,
+  graph->parent_at = _cleave_graph_prepare (graph->db, graph->path,
                               "SELECT parent FROM parent WHERE node = ?1 AND ts <= ?2 ORDER BY ts DESC LIMIT 1", error);
-  graph->children_at = prepare (graph->db, graph->path,
+  graph->children_at = _cleave_graph_prepare (graph->db, graph->path,
                                 "SELECT children FROM child WHERE node = ?1 AND ts <= ?2 ORDER BY ts DESC LIMIT 1", error);
-  graph->data_version = prepare (graph->db, graph->path, "PRAGMA data_version", error);
+  graph->data_version = _cleave_graph_prepare (graph->db, graph->path, "PRAGMA data_version", error);
   if (graph->parent_at == NULL || graph->children_at == NULL || graph->data_version == NULL)
     return NULL;
   return g_steal_pointer (&graph);
@@ -285,6 +289,7 @@ cleave_graph_free (CleaveGraph *graph)
   sqlite3_close (graph->db);
   g_hash_table_unref (graph->parents);
   g_free (graph->path);
+  g_free (graph->dir);
   g_free (graph);
 }
 
@@ -295,8 +300,8 @@ cleave_graph_get_meta (CleaveGraph *graph)
 }
 
 /* The parent of @node as of @ts, 0 when it has none (a root). */
-static gboolean
-parent_of (CleaveGraph *graph,
+gboolean
+_cleave_graph_parent_of (CleaveGraph *graph,
            guint64      node,
            gint64       ts,
            guint64     *parent,
@@ -323,7 +328,7 @@ parent_of (CleaveGraph *graph,
   else if (rc == SQLITE_DONE)
     *parent = 0;
   else
-    return db_error (graph->db, graph->path, "reading a parent", error);
+    return _cleave_graph_db_error (graph->db, graph->path, "reading a parent", error);
   sqlite3_reset (graph->parent_at);
   if (ts == CLEAVE_GRAPH_LATEST)
     {
@@ -337,6 +342,12 @@ parent_of (CleaveGraph *graph,
   return TRUE;
 }
 
+void
+_cleave_graph_forget_cache (CleaveGraph *graph)
+{
+  g_hash_table_remove_all (graph->parents);
+}
+
 /* Drops the cache when another connection (or this one) changed the
  * graph since it was filled. */
 static gboolean
@@ -347,7 +358,7 @@ check_cache (CleaveGraph *graph,
 
   sqlite3_reset (graph->data_version);
   if (sqlite3_step (graph->data_version) != SQLITE_ROW)
-    return db_error (graph->db, graph->path, "data_version", error);
+    return _cleave_graph_db_error (graph->db, graph->path, "data_version", error);
   version = sqlite3_column_int64 (graph->data_version, 0);
   sqlite3_reset (graph->data_version);
   if (version != graph->cached_version)
@@ -378,7 +389,7 @@ cleave_graph_get_roots (CleaveGraph   *graph,
         continue;
       for (;;)
         {
-          if (!parent_of (graph, node, ts, &parent, error))
+          if (!_cleave_graph_parent_of (graph, node, ts, &parent, error))
             return FALSE;
           if (parent == 0)
             break;
@@ -402,8 +413,8 @@ cleave_graph_get_roots (CleaveGraph   *graph,
   return TRUE;
 }
 
-static gboolean
-children_of (CleaveGraph *graph,
+gboolean
+_cleave_graph_children_of (CleaveGraph *graph,
              guint64      node,
              gint64       ts,
              GArray      *out,
@@ -429,7 +440,7 @@ children_of (CleaveGraph *graph,
         }
     }
   else if (rc != SQLITE_DONE)
-    return db_error (graph->db, graph->path, "reading children", error);
+    return _cleave_graph_db_error (graph->db, graph->path, "reading children", error);
   sqlite3_reset (graph->children_at);
   return TRUE;
 }
@@ -454,7 +465,7 @@ cleave_graph_get_leaves (CleaveGraph *graph,
 
           if (cleave_node_id_layer (n) <= 1)
             g_array_append_val (out, n);
-          else if (!children_of (graph, n, ts, next, error))
+          else if (!_cleave_graph_children_of (graph, n, ts, next, error))
             return FALSE;
         }
       g_array_unref (level);
@@ -618,29 +629,29 @@ static gboolean
 begin (Ingest  *in,
        GError **error)
 {
-  return exec (in->db, in->path, "BEGIN IMMEDIATE", error);
+  return _cleave_graph_exec (in->db, in->path, "BEGIN IMMEDIATE", error);
 }
 
 static gboolean
 commit (Ingest  *in,
         GError **error)
 {
-  return exec (in->db, in->path, "COMMIT", error);
+  return _cleave_graph_exec (in->db, in->path, "COMMIT", error);
 }
 
 static gboolean
 write_edges (Ingest  *in,
              GError **error)
 {
-  g_autofree char *done = meta_get (in->db, "ingest_edges");
+  g_autofree char *done = _cleave_graph_meta_get (in->db, "ingest_edges");
   sqlite3_stmt *stmt;
   guint bits = bits_of (in, 2);
 
   if (g_strcmp0 (done, "done") == 0)
     return TRUE;
-  stmt = prepare (in->db, in->path,
-                  "INSERT OR REPLACE INTO edge (l2chunk, a, b, ts, kind, affinity, area, removed) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)", error);
+  stmt = _cleave_graph_prepare (in->db, in->path,
+                  "INSERT OR REPLACE INTO edge (l2chunk, a, b, ts, kind, affinity, area, active) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (stmt == NULL || !begin (in, error))
     return FALSE;
   for (guint i = 0; i < in->edges->len; i++)
@@ -660,16 +671,18 @@ write_edges (Ingest  *in,
           sqlite3_bind_int (stmt, 5, ca == cb ? CLEAVE_EDGE_IN_CHUNK : CLEAVE_EDGE_CROSS_CHUNK);
           sqlite3_bind_double (stmt, 6, e->affinity);
           sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) e->area);
+          /* The initial objects: edges inside one agglomeration join. */
+          sqlite3_bind_int (stmt, 8, agg_of (in, e->a) == agg_of (in, e->b));
           if (sqlite3_step (stmt) != SQLITE_DONE)
             {
               sqlite3_finalize (stmt);
-              exec (in->db, in->path, "ROLLBACK", NULL);
-              return db_error (in->db, in->path, "writing edges", error);
+              _cleave_graph_exec (in->db, in->path, "ROLLBACK", NULL);
+              return _cleave_graph_db_error (in->db, in->path, "writing edges", error);
             }
         }
     }
   sqlite3_finalize (stmt);
-  return meta_set (in->db, in->path, "ingest_edges", "done", error) && commit (in, error);
+  return _cleave_graph_meta_set (in->db, in->path, "ingest_edges", "done", error) && commit (in, error);
 }
 
 /* Union-find on indices. */
@@ -753,10 +766,10 @@ write_chunk (Ingest     *in,
     }
   if (!begin (in, error))
     return FALSE;
-  parent = prepare (in->db, in->path, "INSERT INTO parent (node, ts, parent) VALUES (?, ?, ?)", error);
-  child = prepare (in->db, in->path, "INSERT INTO child (node, ts, children) VALUES (?, ?, ?)", error);
-  counter = prepare (in->db, in->path, "INSERT OR REPLACE INTO counter (chunk, next) VALUES (?, ?)", error);
-  mark = prepare (in->db, in->path, "INSERT INTO ingest_chunk (layer, chunk) VALUES (?, ?)", error);
+  parent = _cleave_graph_prepare (in->db, in->path, "INSERT INTO parent (node, ts, parent) VALUES (?, ?, ?)", error);
+  child = _cleave_graph_prepare (in->db, in->path, "INSERT INTO child (node, ts, children) VALUES (?, ?, ?)", error);
+  counter = _cleave_graph_prepare (in->db, in->path, "INSERT OR REPLACE INTO counter (chunk, next) VALUES (?, ?)", error);
+  mark = _cleave_graph_prepare (in->db, in->path, "INSERT INTO ingest_chunk (layer, chunk) VALUES (?, ?)", error);
   if (!parent || !child || !counter || !mark)
     goto out;
   for (guint gi = 0; gi < c->n_groups; gi++)
@@ -791,8 +804,8 @@ write_chunk (Ingest     *in,
   goto out;
 
 fail:
-  db_error (in->db, in->path, "writing nodes", error);
-  exec (in->db, in->path, "ROLLBACK", NULL);
+  _cleave_graph_db_error (in->db, in->path, "writing nodes", error);
+  _cleave_graph_exec (in->db, in->path, "ROLLBACK", NULL);
 out:
   sqlite3_finalize (parent);
   sqlite3_finalize (child);
@@ -867,7 +880,7 @@ static GHashTable *
 load_parents (Ingest  *in,
               GError **error)
 {
-  sqlite3_stmt *stmt = prepare (in->db, in->path, "SELECT node, parent FROM parent", error);
+  sqlite3_stmt *stmt = _cleave_graph_prepare (in->db, in->path, "SELECT node, parent FROM parent", error);
   GHashTable *parents;
 
   if (stmt == NULL)
@@ -1041,7 +1054,7 @@ cleave_graph_ingest (const char           *dir,
 
       if (db == NULL)
         goto out;
-      state = meta_get (db, "ingest");
+      state = _cleave_graph_meta_get (db, "ingest");
       sqlite3_close (db);
       if (g_strcmp0 (state, "done") == 0 && !force)
         {
@@ -1058,7 +1071,7 @@ cleave_graph_ingest (const char           *dir,
 
   /* The metadata and the ingest's time are written once: a resumed
    * ingest keeps them, so its nodes match an uninterrupted one's. */
-  ts_text = meta_get (in.db, "ingest_ts");
+  ts_text = _cleave_graph_meta_get (in.db, "ingest_ts");
   if (ts_text == NULL)
     {
       g_autofree char *size = triple_text (s->size[0], s->size[1], s->size[2]);
@@ -1071,16 +1084,16 @@ cleave_graph_ingest (const char           *dir,
       in.ts = now_ns ();
       ts_text = g_strdup_printf ("%" G_GINT64_FORMAT, in.ts);
       if (!begin (&in, error) ||
-          !meta_set (in.db, path, "format", FORMAT_VERSION, error) ||
-          !meta_set (in.db, path, "size", size, error) ||
-          !meta_set (in.db, path, "voxel_offset", offset, error) ||
-          !meta_set (in.db, path, "chunk_size", chunk, error) ||
-          !meta_set (in.db, path, "resolution", res, error) ||
-          !meta_set (in.db, path, "fanout", "2", error) ||
-          !meta_set (in.db, path, "n_layers", layers, error) ||
-          !meta_set (in.db, path, "spatial_bits", bits, error) ||
-          !meta_set (in.db, path, "ingest", "running", error) ||
-          !meta_set (in.db, path, "ingest_ts", ts_text, error) ||
+          !_cleave_graph_meta_set (in.db, path, "format", FORMAT_VERSION, error) ||
+          !_cleave_graph_meta_set (in.db, path, "size", size, error) ||
+          !_cleave_graph_meta_set (in.db, path, "voxel_offset", offset, error) ||
+          !_cleave_graph_meta_set (in.db, path, "chunk_size", chunk, error) ||
+          !_cleave_graph_meta_set (in.db, path, "resolution", res, error) ||
+          !_cleave_graph_meta_set (in.db, path, "fanout", "2", error) ||
+          !_cleave_graph_meta_set (in.db, path, "n_layers", layers, error) ||
+          !_cleave_graph_meta_set (in.db, path, "spatial_bits", bits, error) ||
+          !_cleave_graph_meta_set (in.db, path, "ingest", "running", error) ||
+          !_cleave_graph_meta_set (in.db, path, "ingest_ts", ts_text, error) ||
           !commit (&in, error))
         goto out;
     }
@@ -1094,7 +1107,7 @@ cleave_graph_ingest (const char           *dir,
   for (guint layer = 2; layer <= in.n_layers; layer++)
     if (!build_layer (&in, layer, progress, user_data, error))
       goto out;
-  if (!meta_set (in.db, path, "ingest", "done", error))
+  if (!_cleave_graph_meta_set (in.db, path, "ingest", "done", error))
     goto out;
 
   /* The sanity check: every supervoxel has a root. */
@@ -1108,7 +1121,7 @@ cleave_graph_ingest (const char           *dir,
 
     if (!cleave_graph_get_roots (check, (guint64 *) in.svs->data, in.svs->len, CLEAVE_GRAPH_LATEST, roots, error))
       {
-        meta_set (in.db, path, "ingest", "failed-check", NULL);
+        _cleave_graph_meta_set (in.db, path, "ingest", "failed-check", NULL);
         goto out;
       }
   }
