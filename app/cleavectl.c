@@ -49,6 +49,11 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_seg_lookup,
   &cleavectl_cmd_import,
   &cleavectl_cmd_ingest,
+  &cleavectl_cmd_merge,
+  &cleavectl_cmd_undo,
+  &cleavectl_cmd_redo,
+  &cleavectl_cmd_ops,
+  &cleavectl_cmd_locks,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

@@ -1,0 +1,354 @@
+/* cleavectl-edit.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * cleavectl merge, undo, redo, ops, locks: edits and what they leave.
+ */
+
+#define G_LOG_DOMAIN "cleavectl"
+
+#include "cleavectl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleave-dataset.h"
+#include "cleave-edit.h"
+#include "cleave-graph.h"
+#include "cleave-lock.h"
+
+static char *opt_user;
+
+static GOptionEntry user_entries[] = {
+  { "user", 0, 0, G_OPTION_ARG_STRING, &opt_user, "Who makes the edit (default: the login name)", "U" },
+  { NULL }
+};
+
+static const char *
+user (void)
+{
+  return opt_user ? opt_user : g_get_user_name ();
+}
+
+static gboolean
+parse_point (const char *text,
+             gint64      out[3],
+             GError    **error)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  if (g_strv_length (parts) != 3)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "'%s': expected X,Y,Z", text);
+      return FALSE;
+    }
+  for (guint i = 0; i < 3; i++)
+    if (!g_ascii_string_to_signed (g_strstrip (parts[i]), 10, G_MININT64 / 4, G_MAXINT64 / 4, &out[i], NULL))
+      {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "'%s': '%s' is not an integer", text, parts[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+print_result (const CleaveEditResult *r)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  if (!cleavectl_json)
+    {
+      printf ("op %" G_GUINT64_FORMAT ": %s; new roots:", r->op_id, cleave_op_status_name (r->status));
+      for (guint i = 0; i < r->new_roots->len; i++)
+        printf (" %" G_GUINT64_FORMAT, g_array_index (r->new_roots, guint64, i));
+      printf ("\n");
+      return;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "op_id");
+  json_builder_add_int_value (b, (gint64) r->op_id);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, cleave_op_status_name (r->status));
+  json_builder_set_member_name (b, "new_roots");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->new_roots->len; i++)
+    json_builder_add_int_value (b, (gint64) g_array_index (r->new_roots, guint64, i));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  cleavectl_print_json (root);
+}
+
+static int
+run_merge (const CleavectlCommand *command,
+           char                  **args,
+           guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveDataset) ds = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_auto(CleaveEditResult) r = { 0 };
+  gint64 xyz[6];
+  guint64 sv[2];
+
+  if (!parse_point (args[1], xyz, &error) || !parse_point (args[2], xyz + 3, &error))
+    return cleavectl_usage_error (command, "%s", error->message);
+  ds = cleave_dataset_open (args[0], &error);
+  if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
+    return cleavectl_fail (command, error);
+  if (!cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, xyz, 2, sv, &error) ||
+      !cleave_edit_merge (graph, sv[0], sv[1], xyz, xyz + 3, user (), &r, &error))
+    return cleavectl_fail (command, error);
+  print_result (&r);
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_revert (const CleavectlCommand *command,
+            char                  **args,
+            gboolean                undo)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_auto(CleaveEditResult) r = { 0 };
+  guint64 op;
+
+  if (!g_ascii_string_to_unsigned (args[1], 10, 1, G_MAXINT64, &op, NULL))
+    return cleavectl_usage_error (command, "'%s' is not an op id", args[1]);
+  graph = cleave_graph_open (args[0], &error);
+  if (graph == NULL)
+    return cleavectl_fail (command, error);
+  if (!(undo ? cleave_edit_undo : cleave_edit_redo) (graph, op, user (), &r, &error))
+    return cleavectl_fail (command, error);
+  print_result (&r);
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_undo (const CleavectlCommand *command,
+          char                  **args,
+          guint                   n_args)
+{
+  return run_revert (command, args, TRUE);
+}
+
+static int
+run_redo (const CleavectlCommand *command,
+          char                  **args,
+          guint                   n_args)
+{
+  return run_revert (command, args, FALSE);
+}
+
+static void
+add_ids (JsonBuilder *b,
+         const char  *name,
+         GArray      *ids)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; ids && i < ids->len; i++)
+    json_builder_add_int_value (b, (gint64) g_array_index (ids, guint64, i));
+  json_builder_end_array (b);
+}
+
+static void
+add_opt_id (JsonBuilder *b,
+            const char  *name,
+            guint64      id)
+{
+  json_builder_set_member_name (b, name);
+  if (id)
+    json_builder_add_int_value (b, (gint64) id);
+  else
+    json_builder_add_null_value (b);
+}
+
+static int
+run_ops (const CleavectlCommand *command,
+         char                  **args,
+         guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveGraph) graph = cleave_graph_open (args[0], &error);
+  g_autoptr(GArray) ops = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (graph == NULL || (ops = cleave_edit_list_ops (graph, &error)) == NULL)
+    return cleavectl_fail (command, error);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const CleaveOpInfo *o = &g_array_index (ops, CleaveOpInfo, i);
+      g_autofree char *when = cleave_ocdbt_format_time ((guint64) o->ts);
+
+      if (!cleavectl_json)
+        {
+          printf ("%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\n", o->id, when, o->kind, o->user,
+                  cleave_op_status_name (o->status), o->inputs);
+          continue;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "op_id");
+      json_builder_add_int_value (b, (gint64) o->id);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, o->kind);
+      json_builder_set_member_name (b, "user");
+      json_builder_add_string_value (b, o->user);
+      json_builder_set_member_name (b, "status");
+      json_builder_add_string_value (b, cleave_op_status_name (o->status));
+      json_builder_set_member_name (b, "time");
+      json_builder_add_string_value (b, when);
+      json_builder_set_member_name (b, "time_ns");
+      json_builder_add_int_value (b, o->ts);
+      json_builder_set_member_name (b, "inputs");
+      {
+        g_autoptr(JsonParser) p = json_parser_new ();
+
+        if (json_parser_load_from_data (p, o->inputs, -1, NULL))
+          json_builder_add_value (b, json_node_copy (json_parser_get_root (p)));
+        else
+          json_builder_add_string_value (b, o->inputs);
+      }
+      add_ids (b, "new_roots", o->new_roots);
+      json_builder_set_member_name (b, "added_edges");
+      json_builder_add_int_value (b, o->n_activated);
+      json_builder_set_member_name (b, "removed_edges");
+      json_builder_add_int_value (b, o->n_deactivated);
+      add_opt_id (b, "undo_of", o->undo_of);
+      add_opt_id (b, "redo_of", o->redo_of);
+      add_opt_id (b, "undone_by", o->undone_by);
+      json_builder_set_member_name (b, "exception");
+      if (o->exception)
+        json_builder_add_string_value (b, o->exception);
+      else
+        json_builder_add_null_value (b);
+      add_ids (b, "l2_scope", o->l2_scope);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cleavectl_print_json (root);
+    }
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_locks (const CleavectlCommand *command,
+           char                  **args,
+           guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveGraph) graph = cleave_graph_open (args[0], &error);
+  g_autoptr(GArray) locks = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (graph == NULL || (locks = cleave_lock_list (graph, &error)) == NULL)
+    return cleavectl_fail (command, error);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < locks->len; i++)
+    {
+      const CleaveLockInfo *l = &g_array_index (locks, CleaveLockInfo, i);
+      g_autofree char *expires = l->expires ? cleave_ocdbt_format_time ((guint64) l->expires) : NULL;
+      const char *key = strchr (l->key, ':') ? strchr (l->key, ':') + 1 : l->key;
+
+      /* One entry per held cell: temporal, then indefinite. */
+      for (guint cell = 0; cell < 2; cell++)
+        {
+          guint64 op = cell == 0 ? l->op : l->indefinite_op;
+
+          if (op == 0)
+            continue;
+          if (!cleavectl_json)
+            {
+              printf ("%s\t%s\top %" G_GUINT64_FORMAT "\t%s\n", l->kind, key, op,
+                      cell == 0 ? expires : "indefinite");
+              continue;
+            }
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "kind");
+          json_builder_add_string_value (b, l->kind);
+          json_builder_set_member_name (b, "key");
+          json_builder_add_string_value (b, key);
+          json_builder_set_member_name (b, "op_id");
+          json_builder_add_int_value (b, (gint64) op);
+          json_builder_set_member_name (b, "indefinite");
+          json_builder_add_boolean_value (b, cell == 1);
+          json_builder_set_member_name (b, "expires");
+          if (cell == 0 && expires)
+            json_builder_add_string_value (b, expires);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "chunk");
+          json_builder_add_null_value (b);
+          json_builder_end_object (b);
+        }
+    }
+  json_builder_end_array (b);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cleavectl_print_json (root);
+    }
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_merge = {
+  .name = "merge",
+  .synopsis = "DIR X,Y,Z X,Y,Z [--user U] [--json]",
+  .summary = "Join the objects at two points into one",
+  .description = "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...]}",
+  .entries = user_entries,
+  .json = TRUE,
+  .min_args = 3,
+  .max_args = 3,
+  .run = run_merge,
+};
+
+const CleavectlCommand cleavectl_cmd_undo = {
+  .name = "undo",
+  .synopsis = "DIR OP_ID [--user U] [--json]",
+  .summary = "Revert an op with a new op linked to it",
+  .entries = user_entries,
+  .json = TRUE,
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_undo,
+};
+
+const CleavectlCommand cleavectl_cmd_redo = {
+  .name = "redo",
+  .synopsis = "DIR OP_ID [--user U] [--json]",
+  .summary = "Make an undone op again, as a new op linked to it",
+  .entries = user_entries,
+  .json = TRUE,
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_redo,
+};
+
+const CleavectlCommand cleavectl_cmd_ops = {
+  .name = "ops",
+  .synopsis = "DIR [--json]",
+  .summary = "The op log, oldest first, every field",
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_ops,
+};
+
+const CleavectlCommand cleavectl_cmd_locks = {
+  .name = "locks",
+  .synopsis = "DIR [--json]",
+  .summary = "The locks held now (expired temporal locks left out)",
+  .description = "--json: [{\"kind\": \"root\"|\"l2chunk\"|\"downsample\", \"key\": \"...\", \"op_id\": N,\n"
+                 "\"indefinite\": bool, \"expires\": ISO|null, \"chunk\": [x,y,z]|null}]",
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_locks,
+};

@@ -1,0 +1,1049 @@
+/* cleave-edit.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleave-edit"
+
+#include "cleave-edit.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleave-fault.h"
+#include "cleave-graph-private.h"
+#include "cleave-lock.h"
+#include "cleave-node-id.h"
+
+G_DEFINE_QUARK (cleave-edit-error-quark, cleave_edit_error)
+
+#define LOCK_TRIES 7
+#define MERGE_AFFINITY 1.0
+
+/* One edge an edit changes. */
+typedef struct
+{
+  guint64 a, b;        /* a < b */
+  int     kind;
+  double  affinity;
+  guint64 area;
+  gboolean active;     /* what the edit makes it */
+} EdgeChange;
+
+const char *
+cleave_op_status_name (CleaveOpStatus s)
+{
+  switch (s)
+    {
+    case CLEAVE_OP_SUCCESS: return "SUCCESS";
+    case CLEAVE_OP_CREATED: return "CREATED";
+    case CLEAVE_OP_EXCEPTION: return "EXCEPTION";
+    case CLEAVE_OP_WRITE_STARTED: return "WRITE_STARTED";
+    case CLEAVE_OP_WRITE_FAILED: return "WRITE_FAILED";
+    default: return "UNKNOWN";
+    }
+}
+
+void
+cleave_edit_result_clear (CleaveEditResult *r)
+{
+  g_clear_pointer (&r->new_roots, g_array_unref);
+  memset (r, 0, sizeof *r);
+}
+
+void
+cleave_op_info_clear (CleaveOpInfo *info)
+{
+  g_free (info->kind);
+  g_free (info->user);
+  g_free (info->inputs);
+  g_free (info->exception);
+  g_clear_pointer (&info->new_roots, g_array_unref);
+  g_clear_pointer (&info->l2_scope, g_array_unref);
+  memset (info, 0, sizeof *info);
+}
+
+static gint64
+now_ns (void)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_REALTIME, &t);
+  return (gint64) t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static guint
+bits (CleaveGraph *g,
+      guint        layer)
+{
+  return cleave_graph_chunk_bits (g, layer);
+}
+
+/* The chunk id on @layer of a node of a lower layer (fanout 2). */
+static guint64
+chunk_on_layer (CleaveGraph *g,
+                guint64      node,
+                guint        layer)
+{
+  guint from = MAX (2, cleave_node_id_layer (node));
+  guint64 c[3];
+
+  cleave_node_id_chunk (node, bits (g, from), c);
+  for (guint k = 0; k < 3; k++)
+    c[k] >>= (layer - from);
+  return cleave_node_id_make (layer, bits (g, layer), c[0], c[1], c[2], 0);
+}
+
+static GBytes *
+ids_blob (const guint64 *ids,
+          guint          n)
+{
+  guint64 *le = g_new (guint64, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    le[i] = GUINT64_TO_LE (ids[i]);
+  return g_bytes_new_take (le, n * 8);
+}
+
+static GArray *
+blob_ids (const void *blob,
+          int         len)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (int k = 0; blob && k + 8 <= len; k += 8)
+    {
+      guint64 v;
+      memcpy (&v, (const guint8 *) blob + k, 8);
+      v = GUINT64_FROM_LE (v);
+      g_array_append_val (out, v);
+    }
+  return out;
+}
+
+static char *
+changes_json (GArray *changes,
+              gboolean active)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
+
+      if (c->active != active)
+        continue;
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, (gint64) c->a);
+      json_builder_add_int_value (b, (gint64) c->b);
+      json_builder_add_int_value (b, c->kind);
+      json_builder_add_double_value (b, isinf (c->affinity) ? -1 : c->affinity);
+      json_builder_add_int_value (b, (gint64) c->area);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+static void
+parse_changes (const char *json,
+               gboolean    active,
+               GArray     *out)
+{
+  g_autoptr(JsonParser) p = json_parser_new ();
+  JsonArray *arr;
+
+  if (json == NULL || !json_parser_load_from_data (p, json, -1, NULL) ||
+      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (p)))
+    return;
+  arr = json_node_get_array (json_parser_get_root (p));
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonArray *e = json_array_get_array_element (arr, i);
+      EdgeChange c;
+      double aff;
+
+      if (e == NULL || json_array_get_length (e) != 5)
+        continue;
+      c.a = (guint64) json_array_get_int_element (e, 0);
+      c.b = (guint64) json_array_get_int_element (e, 1);
+      c.kind = (int) json_array_get_int_element (e, 2);
+      aff = json_array_get_double_element (e, 3);
+      c.affinity = aff < 0 ? INFINITY : aff;
+      c.area = (guint64) json_array_get_int_element (e, 4);
+      c.active = active;
+      g_array_append_val (out, c);
+    }
+}
+
+/* The newest state of every edge stored under @chunk, as of now. */
+static gboolean
+load_chunk_edges (CleaveGraph *g,
+                  guint64      chunk,
+                  GHashTable  *active,      /* "a:b" pairs set -> EdgeChange */
+                  GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "SELECT a, b, kind, affinity, area, active FROM edge "
+                                              "WHERE l2chunk = ? ORDER BY a, b, ts", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunk);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      EdgeChange e = {
+        (guint64) sqlite3_column_int64 (stmt, 0), (guint64) sqlite3_column_int64 (stmt, 1),
+        sqlite3_column_int (stmt, 2), sqlite3_column_double (stmt, 3),
+        (guint64) sqlite3_column_int64 (stmt, 4), sqlite3_column_int (stmt, 5),
+      };
+
+      /* Rows come oldest first per pair: the last one wins. */
+      g_hash_table_replace (active, g_memdup2 (&e, 16), g_memdup2 (&e, sizeof e));
+    }
+  sqlite3_finalize (stmt);
+  return TRUE;
+}
+
+static guint
+pair_hash (gconstpointer p)
+{
+  const guint64 *k = p;
+  return g_int64_hash (&k[0]) * 31 + g_int64_hash (&k[1]);
+}
+
+static gboolean
+pair_equal (gconstpointer a,
+            gconstpointer b)
+{
+  return memcmp (a, b, 16) == 0;
+}
+
+/* Union-find on guint64 ids through a hash table. */
+static guint64
+uf_find (GHashTable *p,
+         guint64     x)
+{
+  guint64 *up;
+
+  while ((up = g_hash_table_lookup (p, &x)) != NULL && *up != x)
+    x = *up;
+  return x;
+}
+
+static void
+uf_union (GHashTable *p,
+          guint64     a,
+          guint64     b)
+{
+  a = uf_find (p, a);
+  b = uf_find (p, b);
+  if (a == b)
+    return;
+  if (a < b)
+    g_hash_table_replace (p, g_memdup2 (&b, 8), g_memdup2 (&a, 8));
+  else
+    g_hash_table_replace (p, g_memdup2 (&a, 8), g_memdup2 (&b, 8));
+}
+
+static int
+cmp_u64 (gconstpointer a,
+         gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* A node the rebuild writes: new (children cell and the children's
+ * parent cells) or kept. */
+typedef struct
+{
+  guint64  id;
+  GArray  *children;   /* guint64, sorted */
+  gboolean fresh;
+} Built;
+
+static void
+built_clear (Built *b)
+{
+  g_array_unref (b->children);
+}
+
+static gboolean
+allocate_id (CleaveGraph *g,
+             guint64      chunk,
+             guint64     *id,
+             GError     **error)
+{
+  sqlite3_stmt *get = _cleave_graph_prepare (g->db, g->path, "SELECT next FROM counter WHERE chunk = ?", error);
+  sqlite3_stmt *put = _cleave_graph_prepare (g->db, g->path,
+                                             "INSERT OR REPLACE INTO counter (chunk, next) VALUES (?, ?)", error);
+  guint64 next = 1;
+  gboolean ok = FALSE;
+  guint layer = cleave_node_id_layer (chunk);
+
+  if (get == NULL || put == NULL)
+    goto out;
+  sqlite3_bind_int64 (get, 1, (sqlite3_int64) chunk);
+  if (sqlite3_step (get) == SQLITE_ROW)
+    next = (guint64) sqlite3_column_int64 (get, 0);
+  if (next > cleave_node_id_segment_limit (bits (g, layer)))
+    {
+      g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
+                   "%s: chunk %" G_GUINT64_FORMAT " has no ids left", g->path, chunk);
+      goto out;
+    }
+  *id = chunk | next;
+  sqlite3_bind_int64 (put, 1, (sqlite3_int64) chunk);
+  sqlite3_bind_int64 (put, 2, (sqlite3_int64) (next + 1));
+  ok = sqlite3_step (put) == SQLITE_DONE || _cleave_graph_db_error (g->db, g->path, "counter", error);
+out:
+  sqlite3_finalize (get);
+  sqlite3_finalize (put);
+  return ok;
+}
+
+/* The hierarchy of the supervoxels @leaves joined by @edges (active
+ * pairs), layer by layer, keeping every node whose children stay the same.
+ * Inside the caller's write transaction; reads see the state before the
+ * edit because nothing is written until the end. */
+static gboolean
+rebuild (CleaveGraph *g,
+         GArray      *leaves,
+         GHashTable  *edges,
+         gint64       ts,
+         GArray      *roots_out,
+         GError     **error)
+{
+  g_autoptr(GHashTable) node_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(GArray) level = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) built = g_array_new (FALSE, FALSE, sizeof (Built));
+  sqlite3_stmt *parent = NULL, *child = NULL;
+  gboolean ok = FALSE;
+
+  g_array_set_clear_func (built, (GDestroyNotify) built_clear);
+  for (guint i = 0; i < leaves->len; i++)
+    {
+      guint64 sv = g_array_index (leaves, guint64, i);
+      g_hash_table_insert (node_of, g_memdup2 (&sv, 8), g_memdup2 (&sv, 8));
+      g_array_append_val (level, sv);
+    }
+
+  for (guint layer = 2; layer <= g->meta.n_layers; layer++)
+    {
+      g_autoptr(GHashTable) uf = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+      g_autoptr(GHashTable) groups = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                            (GDestroyNotify) g_array_unref);
+      g_autoptr(GArray) reps = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_autoptr(GArray) next = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_autoptr(GHashTable) renamed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+      GHashTableIter it;
+      gpointer k, v;
+
+      g_hash_table_iter_init (&it, edges);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        {
+          const EdgeChange *e = v;
+          guint64 *na = g_hash_table_lookup (node_of, &e->a), *nb = g_hash_table_lookup (node_of, &e->b);
+
+          if (!e->active || na == NULL || nb == NULL || *na == *nb)
+            continue;
+          if (chunk_on_layer (g, *na, layer) == chunk_on_layer (g, *nb, layer))
+            uf_union (uf, *na, *nb);
+        }
+      for (guint i = 0; i < level->len; i++)
+        {
+          guint64 n = g_array_index (level, guint64, i), r = uf_find (uf, n);
+          GArray *grp = g_hash_table_lookup (groups, &r);
+
+          if (grp == NULL)
+            {
+              grp = g_array_new (FALSE, FALSE, sizeof (guint64));
+              g_hash_table_insert (groups, g_memdup2 (&r, 8), grp);
+              g_array_append_val (reps, r);
+            }
+          g_array_append_val (grp, n);
+        }
+      /* Deterministic order: by each group's smallest member. */
+      g_array_sort (reps, cmp_u64);
+      for (guint i = 0; i < reps->len; i++)
+        {
+          GArray *grp = g_hash_table_lookup (groups, &g_array_index (reps, guint64, i));
+          guint64 first, old = 0, id = 0;
+          Built b = { 0 };
+
+          g_array_sort (grp, cmp_u64);
+          first = g_array_index (grp, guint64, 0);
+          /* Kept if the first child's current parent has exactly these children. */
+          if (!_cleave_graph_parent_of (g, first, CLEAVE_GRAPH_LATEST, &old, error))
+            goto out;
+          if (old != 0 && cleave_node_id_layer (old) == layer)
+            {
+              g_autoptr(GArray) kids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+              if (!_cleave_graph_children_of (g, old, CLEAVE_GRAPH_LATEST, kids, error))
+                goto out;
+              g_array_sort (kids, cmp_u64);
+              if (kids->len == grp->len && memcmp (kids->data, grp->data, 8 * grp->len) == 0)
+                id = old;
+            }
+          b.fresh = id == 0;
+          if (b.fresh && !allocate_id (g, chunk_on_layer (g, first, layer), &id, error))
+            goto out;
+          b.id = id;
+          b.children = g_array_ref (grp);
+          g_array_append_val (built, b);
+          g_array_append_val (next, id);
+          for (guint c = 0; c < grp->len; c++)
+            g_hash_table_insert (renamed, g_memdup2 (&g_array_index (grp, guint64, c), 8), g_memdup2 (&id, 8));
+        }
+      /* Every supervoxel now maps to its node on this layer. */
+      g_hash_table_iter_init (&it, node_of);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        *(guint64 *) v = *(guint64 *) g_hash_table_lookup (renamed, v);
+      g_array_unref (level);
+      level = g_steal_pointer (&next);
+    }
+  g_array_append_vals (roots_out, level->data, level->len);
+
+  /* Now write: children cells of new nodes, parent cells of their children. */
+  parent = _cleave_graph_prepare (g->db, g->path, "INSERT OR REPLACE INTO parent (node, ts, parent) VALUES (?, ?, ?)", error);
+  child = _cleave_graph_prepare (g->db, g->path, "INSERT OR REPLACE INTO child (node, ts, children) VALUES (?, ?, ?)", error);
+  if (parent == NULL || child == NULL)
+    goto out;
+  for (guint i = 0; i < built->len; i++)
+    {
+      Built *b = &g_array_index (built, Built, i);
+      g_autoptr(GBytes) blob = NULL;
+
+      if (!b->fresh)
+        continue;
+      blob = ids_blob ((guint64 *) b->children->data, b->children->len);
+      sqlite3_reset (child);
+      sqlite3_bind_int64 (child, 1, (sqlite3_int64) b->id);
+      sqlite3_bind_int64 (child, 2, ts);
+      sqlite3_bind_blob (child, 3, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_TRANSIENT);
+      if (sqlite3_step (child) != SQLITE_DONE)
+        {
+          _cleave_graph_db_error (g->db, g->path, "writing children", error);
+          goto out;
+        }
+      for (guint c = 0; c < b->children->len; c++)
+        {
+          sqlite3_reset (parent);
+          sqlite3_bind_int64 (parent, 1, (sqlite3_int64) g_array_index (b->children, guint64, c));
+          sqlite3_bind_int64 (parent, 2, ts);
+          sqlite3_bind_int64 (parent, 3, (sqlite3_int64) b->id);
+          if (sqlite3_step (parent) != SQLITE_DONE)
+            {
+              _cleave_graph_db_error (g->db, g->path, "writing parents", error);
+              goto out;
+            }
+        }
+    }
+  ok = TRUE;
+
+out:
+  sqlite3_finalize (parent);
+  sqlite3_finalize (child);
+  return ok;
+}
+
+static gboolean
+write_edge_changes (CleaveGraph *g,
+                    GArray      *changes,
+                    gint64       ts,
+                    guint64      op,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "INSERT OR REPLACE INTO edge (l2chunk, a, b, ts, kind, affinity, area, active, op) "
+                                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  gboolean ok = TRUE;
+
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; i < changes->len && ok; i++)
+    {
+      const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
+      guint64 ca = chunk_on_layer (g, c->a, 2), cb = chunk_on_layer (g, c->b, 2);
+      guint64 chunks[2] = { ca, cb };
+
+      for (guint k = 0; k < (ca == cb ? 1u : 2u) && ok; k++)
+        {
+          sqlite3_reset (stmt);
+          sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunks[k]);
+          sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) c->a);
+          sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) c->b);
+          sqlite3_bind_int64 (stmt, 4, ts);
+          sqlite3_bind_int (stmt, 5, c->kind);
+          sqlite3_bind_double (stmt, 6, c->affinity);
+          sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) c->area);
+          sqlite3_bind_int (stmt, 8, c->active);
+          sqlite3_bind_int64 (stmt, 9, (sqlite3_int64) op);
+          if (sqlite3_step (stmt) != SQLITE_DONE)
+            ok = _cleave_graph_db_error (g->db, g->path, "writing edges", error);
+        }
+    }
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static gboolean
+write_lineage (CleaveGraph *g,
+               GArray      *old_roots,
+               GArray      *new_roots,
+               gint64       ts,
+               GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "INSERT OR REPLACE INTO lineage (node, kind, ts, ids) VALUES (?, ?, ?, ?)", error);
+  g_autoptr(GBytes) olds = ids_blob ((guint64 *) old_roots->data, old_roots->len);
+  g_autoptr(GBytes) news = ids_blob ((guint64 *) new_roots->data, new_roots->len);
+  gboolean ok = TRUE;
+
+  if (stmt == NULL)
+    return FALSE;
+  /* kind 1: former roots (on a new root); kind 2: new roots (on an old one). */
+  for (guint pass = 0; pass < 2 && ok; pass++)
+    {
+      GArray *nodes = pass == 0 ? new_roots : old_roots, *other = pass == 0 ? old_roots : new_roots;
+      GBytes *blob = pass == 0 ? olds : news;
+
+      for (guint i = 0; i < nodes->len && ok; i++)
+        {
+          guint64 n = g_array_index (nodes, guint64, i);
+          gboolean same = FALSE;
+
+          for (guint j = 0; j < other->len; j++)
+            same |= g_array_index (other, guint64, j) == n;
+          if (same)
+            continue;
+          sqlite3_reset (stmt);
+          sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) n);
+          sqlite3_bind_int (stmt, 2, pass + 1);
+          sqlite3_bind_int64 (stmt, 3, ts);
+          sqlite3_bind_blob (stmt, 4, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_STATIC);
+          if (sqlite3_step (stmt) != SQLITE_DONE)
+            ok = _cleave_graph_db_error (g->db, g->path, "writing lineage", error);
+        }
+    }
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static gboolean
+next_op_id (CleaveGraph *g,
+            guint64     *op,
+            GError     **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *next = NULL;
+
+  if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  text = _cleave_graph_meta_get (g->db, "next_op");
+  *op = text ? g_ascii_strtoull (text, NULL, 10) : 1;
+  next = g_strdup_printf ("%" G_GUINT64_FORMAT, *op + 1);
+  if (!_cleave_graph_meta_set (g->db, g->path, "next_op", next, error) ||
+      !_cleave_graph_exec (g->db, g->path, "COMMIT", error))
+    {
+      _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+set_status (CleaveGraph    *g,
+            guint64         op,
+            CleaveOpStatus  status,
+            const char     *exception,
+            GError        **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "UPDATE op SET status = ?, exception = COALESCE(?, exception) WHERE id = ?", error);
+  gboolean ok;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, status);
+  sqlite3_bind_text (stmt, 2, exception, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) op);
+  ok = sqlite3_step (stmt) == SQLITE_DONE || _cleave_graph_db_error (g->db, g->path, "op status", error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+typedef struct
+{
+  const char *kind;
+  const char *user;
+  const char *inputs;
+  guint64     undo_of;
+  guint64     redo_of;
+} OpSpec;
+
+/* The whole life of one op over a set of edge changes. */
+static gboolean
+execute (CleaveGraph      *g,
+         const OpSpec     *spec,
+         GArray           *changes,
+         CleaveEditResult *result,
+         GError          **error)
+{
+  g_autoptr(GArray) endpoints = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) old_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) leaves = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GHashTable) edges = g_hash_table_new_full (pair_hash, pair_equal, g_free, g_free);
+  g_autoptr(GHashTable) leaf_set = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree guint64 *roots = NULL;
+  g_auto(GStrv) keys = NULL;
+  g_autofree char *activated = changes_json (changes, TRUE);
+  g_autofree char *deactivated = changes_json (changes, FALSE);
+  g_autoptr(GError) local = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint64 op = 0;
+  gint64 ts;
+  gboolean locked = FALSE, ok = FALSE;
+
+  memset (result, 0, sizeof *result);
+  result->new_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
+      g_array_append_val (endpoints, c->a);
+      g_array_append_val (endpoints, c->b);
+      if (c->active)
+        result->n_activated++;
+      else
+        result->n_deactivated++;
+    }
+  roots = g_new (guint64, MAX (endpoints->len, 1));
+  if (!cleave_graph_get_roots (g, (guint64 *) endpoints->data, endpoints->len, CLEAVE_GRAPH_LATEST, roots, error))
+    return FALSE;
+  for (guint i = 0; i < endpoints->len; i++)
+    {
+      gboolean seen = FALSE;
+      for (guint j = 0; j < old_roots->len; j++)
+        seen |= g_array_index (old_roots, guint64, j) == roots[i];
+      if (!seen)
+        g_array_append_val (old_roots, roots[i]);
+    }
+  g_array_sort (old_roots, cmp_u64);
+
+  if (!next_op_id (g, &op, error))
+    return FALSE;
+  result->op_id = op;
+  keys = g_new0 (char *, old_roots->len + 1);
+  for (guint i = 0; i < old_roots->len; i++)
+    keys[i] = cleave_lock_root_key (g_array_index (old_roots, guint64, i));
+  if (!cleave_lock_acquire (g, "root", keys, old_roots->len, op, LOCK_TRIES, &local))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "op %" G_GUINT64_FORMAT ": could not acquire the root lock: ", op);
+      return FALSE;
+    }
+  locked = TRUE;
+
+  /* Under the lock the roots must still be current: another op may have
+   * changed the objects between the lookup and the lock. */
+  _cleave_graph_forget_cache (g);
+  {
+    g_autofree guint64 *again = g_new (guint64, MAX (endpoints->len, 1));
+
+    if (!cleave_graph_get_roots (g, (guint64 *) endpoints->data, endpoints->len, CLEAVE_GRAPH_LATEST, again, error))
+      goto out;
+    if (memcmp (again, roots, 8 * endpoints->len) != 0)
+      {
+        g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                     "op %" G_GUINT64_FORMAT ": the objects changed while this edit waited for them; try it again", op);
+        goto out;
+      }
+  }
+
+  ts = now_ns ();
+  stmt = _cleave_graph_prepare (g->db, g->path,
+                                "INSERT INTO op (id, kind, user, status, ts, inputs, undo_of, redo_of) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    goto out;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) op);
+  sqlite3_bind_text (stmt, 2, spec->kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, spec->user, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 4, CLEAVE_OP_CREATED);
+  sqlite3_bind_int64 (stmt, 5, ts);
+  sqlite3_bind_text (stmt, 6, spec->inputs ? spec->inputs : "{}", -1, SQLITE_STATIC);
+  if (spec->undo_of)
+    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) spec->undo_of);
+  if (spec->redo_of)
+    sqlite3_bind_int64 (stmt, 8, (sqlite3_int64) spec->redo_of);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      _cleave_graph_db_error (g->db, g->path, "writing the op log", error);
+      goto out;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  result->status = CLEAVE_OP_CREATED;
+  cleave_fault_point ("edit-created");
+
+  /* Compute and persist, in one transaction at the op's time. */
+  if (!cleave_lock_renew (g, keys, old_roots->len, op, error) ||
+      !_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+    goto fail;
+  for (guint i = 0; i < old_roots->len; i++)
+    if (!cleave_graph_get_leaves (g, g_array_index (old_roots, guint64, i), CLEAVE_GRAPH_LATEST, leaves, error))
+      goto rollback;
+  for (guint i = 0; i < leaves->len; i++)
+    {
+      guint64 c = chunk_on_layer (g, g_array_index (leaves, guint64, i), 2);
+
+      g_hash_table_add (leaf_set, &g_array_index (leaves, guint64, i));
+      if (!g_hash_table_contains (chunks, &c))
+        {
+          g_hash_table_add (chunks, g_memdup2 (&c, 8));
+          if (!load_chunk_edges (g, c, edges, error))
+            goto rollback;
+        }
+    }
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
+      g_hash_table_replace (edges, g_memdup2 (c, 16), g_memdup2 (c, sizeof *c));
+    }
+  /* Edges leaving the touched objects play no part. */
+  {
+    GHashTableIter it;
+    gpointer k, v;
+
+    g_hash_table_iter_init (&it, edges);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      {
+        const EdgeChange *e = v;
+        if (!g_hash_table_contains (leaf_set, &e->a) || !g_hash_table_contains (leaf_set, &e->b))
+          g_hash_table_iter_remove (&it);
+      }
+  }
+  if (!write_edge_changes (g, changes, ts, op, error) ||
+      !rebuild (g, leaves, edges, ts, result->new_roots, error) ||
+      !write_lineage (g, old_roots, result->new_roots, ts, error))
+    goto rollback;
+  {
+    g_autoptr(GBytes) blob = ids_blob ((guint64 *) result->new_roots->data, result->new_roots->len);
+
+    stmt = _cleave_graph_prepare (g->db, g->path,
+                                  "UPDATE op SET status = ?, new_roots = ?, activated = ?, deactivated = ? WHERE id = ?", error);
+    if (stmt == NULL)
+      goto rollback;
+    sqlite3_bind_int (stmt, 1, CLEAVE_OP_WRITE_STARTED);
+    sqlite3_bind_blob (stmt, 2, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_TRANSIENT);
+    sqlite3_bind_text (stmt, 3, activated, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, deactivated, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) op);
+    if (sqlite3_step (stmt) != SQLITE_DONE)
+      {
+        _cleave_graph_db_error (g->db, g->path, "writing the op log", error);
+        goto rollback;
+      }
+    g_clear_pointer (&stmt, sqlite3_finalize);
+  }
+  if (spec->undo_of || spec->redo_of)
+    {
+      stmt = _cleave_graph_prepare (g->db, g->path, "UPDATE op SET undone_by = ? WHERE id = ?", error);
+      if (stmt == NULL)
+        goto rollback;
+      if (spec->undo_of)
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) op);
+      sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) (spec->undo_of ? spec->undo_of : spec->redo_of));
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          _cleave_graph_db_error (g->db, g->path, "writing the op log", error);
+          goto rollback;
+        }
+      g_clear_pointer (&stmt, sqlite3_finalize);
+    }
+  if (!_cleave_graph_exec (g->db, g->path, "COMMIT", error))
+    goto rollback;
+  _cleave_graph_forget_cache (g);
+  result->status = CLEAVE_OP_WRITE_STARTED;
+  cleave_fault_point ("edit-written");
+  if (!set_status (g, op, CLEAVE_OP_SUCCESS, NULL, error))
+    goto out;
+  result->status = CLEAVE_OP_SUCCESS;
+  ok = TRUE;
+  goto out;
+
+rollback:
+  _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+  _cleave_graph_forget_cache (g);
+fail:
+  /* Unknown errors are written on the op row; the original error stands. */
+  set_status (g, op, CLEAVE_OP_EXCEPTION, error && *error ? (*error)->message : "unknown error", NULL);
+  result->status = CLEAVE_OP_EXCEPTION;
+out:
+  if (stmt)
+    sqlite3_finalize (stmt);
+  if (locked)
+    cleave_lock_release (g, keys, old_roots->len, op, FALSE, NULL);
+  return ok;
+}
+
+static void
+check_sv (guint64  sv,
+          const char *what,
+          GError **error)
+{
+  if (sv == 0 && error && *error == NULL)
+    g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                 "the %s point is on background (no supervoxel there); click inside an object", what);
+  else if (sv != 0 && cleave_node_id_layer (sv) != 1 && error && *error == NULL)
+    g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                 "%" G_GUINT64_FORMAT " is not a supervoxel id", sv);
+}
+
+static char *
+point_json (const char   *name_a,
+            const gint64 *a,
+            const char   *name_b,
+            const gint64 *b,
+            guint64       sv_a,
+            guint64       sv_b)
+{
+  return g_strdup_printf ("{\"svs\": [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "], \"%s\": %s%" G_GINT64_FORMAT
+                          ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "%s, \"%s\": %s%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                          ", %" G_GINT64_FORMAT "%s}",
+                          sv_a, sv_b, name_a, a ? "[" : "null", a ? a[0] : 0, a ? a[1] : 0, a ? a[2] : 0, a ? "]" : "",
+                          name_b, b ? "[" : "null", b ? b[0] : 0, b ? b[1] : 0, b ? b[2] : 0, b ? "]" : "");
+}
+
+gboolean
+cleave_edit_merge (CleaveGraph      *g,
+                   guint64           sv_a,
+                   guint64           sv_b,
+                   const gint64     *xyz_a,
+                   const gint64     *xyz_b,
+                   const char       *user,
+                   CleaveEditResult *result,
+                   GError          **error)
+{
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  g_autofree char *inputs = NULL;
+  guint64 svs[2] = { sv_a, sv_b }, roots[2];
+  EdgeChange c = { MIN (sv_a, sv_b), MAX (sv_a, sv_b), CLEAVE_EDGE_MERGE, MERGE_AFFINITY, 0, TRUE };
+  OpSpec spec = { "merge", user, NULL, 0, 0 };
+  GError *pre = NULL;
+
+  memset (result, 0, sizeof *result);
+  check_sv (sv_a, "first", &pre);
+  check_sv (sv_b, "second", &pre);
+  if (pre)
+    {
+      g_propagate_error (error, pre);
+      return FALSE;
+    }
+  if (!cleave_graph_get_roots (g, svs, 2, CLEAVE_GRAPH_LATEST, roots, error))
+    return FALSE;
+  if (roots[0] == roots[1])
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                   "both points are in object %" G_GUINT64_FORMAT " already; nothing to merge", roots[0]);
+      return FALSE;
+    }
+  inputs = point_json ("a", xyz_a, "b", xyz_b, sv_a, sv_b);
+  spec.inputs = inputs;
+  g_array_append_val (changes, c);
+  return execute (g, &spec, changes, result, error);
+}
+
+gboolean
+cleave_edit_remove_edges (CleaveGraph      *g,
+                          const char       *kind,
+                          const guint64    *pairs,
+                          guint             n,
+                          const char       *inputs,
+                          const char       *user,
+                          CleaveEditResult *result,
+                          GError          **error)
+{
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  OpSpec spec = { kind, user, inputs, 0, 0 };
+
+  memset (result, 0, sizeof *result);
+  if (n == 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION, "no edges to remove");
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      EdgeChange c = { MIN (pairs[2 * i], pairs[2 * i + 1]), MAX (pairs[2 * i], pairs[2 * i + 1]),
+                       CLEAVE_EDGE_IN_CHUNK, 0, 0, FALSE };
+      g_autoptr(GHashTable) found = g_hash_table_new_full (pair_hash, pair_equal, g_free, g_free);
+      EdgeChange *cur;
+
+      /* Keep the edge's kind, affinity and area: only its state changes. */
+      if (!load_chunk_edges (g, chunk_on_layer (g, c.a, 2), found, error))
+        return FALSE;
+      cur = g_hash_table_lookup (found, &c);
+      if (cur == NULL || !cur->active)
+        {
+          g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                       "no joining edge between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT, c.a, c.b);
+          return FALSE;
+        }
+      c.kind = cur->kind;
+      c.affinity = cur->affinity;
+      c.area = cur->area;
+      g_array_append_val (changes, c);
+    }
+  return execute (g, &spec, changes, result, error);
+}
+
+static gboolean
+load_op (CleaveGraph  *g,
+         guint64       id,
+         CleaveOpInfo *info,
+         char        **activated,
+         char        **deactivated,
+         GError      **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "SELECT kind, status, activated, deactivated, undone_by FROM op WHERE id = ?", error);
+  gboolean ok = FALSE;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) id);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      info->id = id;
+      info->kind = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      info->status = sqlite3_column_int (stmt, 1);
+      *activated = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      *deactivated = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      info->undone_by = (guint64) sqlite3_column_int64 (stmt, 4);
+      ok = TRUE;
+    }
+  else
+    g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_NOT_FOUND, "%s: no op %" G_GUINT64_FORMAT, g->dir, id);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static gboolean
+revert (CleaveGraph      *g,
+        guint64           target,
+        gboolean          undo,
+        const char       *user,
+        CleaveEditResult *result,
+        GError          **error)
+{
+  g_auto(CleaveOpInfo) info = { 0 };
+  g_autofree char *activated = NULL;
+  g_autofree char *deactivated = NULL;
+  g_autofree char *inputs = g_strdup_printf ("{\"%s\": %" G_GUINT64_FORMAT "}", undo ? "undo_of" : "redo_of", target);
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  OpSpec spec = { undo ? "undo" : "redo", user, inputs, undo ? target : 0, undo ? 0 : target };
+
+  memset (result, 0, sizeof *result);
+  if (!load_op (g, target, &info, &activated, &deactivated, error))
+    return FALSE;
+  if (info.status != CLEAVE_OP_SUCCESS)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                   "op %" G_GUINT64_FORMAT " did not succeed (%s); there is nothing to %s",
+                   target, cleave_op_status_name (info.status), undo ? "undo" : "redo");
+      return FALSE;
+    }
+  if (undo && info.undone_by != 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                   "op %" G_GUINT64_FORMAT " was undone already (by op %" G_GUINT64_FORMAT ")", target, info.undone_by);
+      return FALSE;
+    }
+  if (!undo && info.undone_by == 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                   "op %" G_GUINT64_FORMAT " is in effect; only an undone op can be redone", target);
+      return FALSE;
+    }
+  /* Undo flips every change; redo makes them again. */
+  parse_changes (activated, !undo, changes);
+  parse_changes (deactivated, undo, changes);
+  if (changes->len == 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                   "op %" G_GUINT64_FORMAT " changed no edges", target);
+      return FALSE;
+    }
+  return execute (g, &spec, changes, result, error);
+}
+
+gboolean
+cleave_edit_undo (CleaveGraph      *g,
+                  guint64           op,
+                  const char       *user,
+                  CleaveEditResult *result,
+                  GError          **error)
+{
+  return revert (g, op, TRUE, user, result, error);
+}
+
+gboolean
+cleave_edit_redo (CleaveGraph      *g,
+                  guint64           op,
+                  const char       *user,
+                  CleaveEditResult *result,
+                  GError          **error)
+{
+  return revert (g, op, FALSE, user, result, error);
+}
+
+GArray *
+cleave_edit_list_ops (CleaveGraph *g,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "SELECT id, kind, user, status, ts, inputs, new_roots, undo_of, redo_of, "
+                                              "undone_by, exception, l2_scope, activated, deactivated FROM op ORDER BY id", error);
+  GArray *out;
+
+  if (stmt == NULL)
+    return NULL;
+  out = g_array_new (FALSE, TRUE, sizeof (CleaveOpInfo));
+  g_array_set_clear_func (out, (GDestroyNotify) cleave_op_info_clear);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      CleaveOpInfo i = { 0 };
+      g_autoptr(GArray) on = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+      g_autoptr(GArray) off = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+
+      i.id = (guint64) sqlite3_column_int64 (stmt, 0);
+      i.kind = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      i.user = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      i.status = sqlite3_column_int (stmt, 3);
+      i.ts = sqlite3_column_int64 (stmt, 4);
+      i.inputs = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
+      i.new_roots = blob_ids (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
+      i.undo_of = (guint64) sqlite3_column_int64 (stmt, 7);
+      i.redo_of = (guint64) sqlite3_column_int64 (stmt, 8);
+      i.undone_by = (guint64) sqlite3_column_int64 (stmt, 9);
+      i.exception = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
+      i.l2_scope = blob_ids (sqlite3_column_blob (stmt, 11), sqlite3_column_bytes (stmt, 11));
+      parse_changes ((const char *) sqlite3_column_text (stmt, 12), TRUE, on);
+      parse_changes ((const char *) sqlite3_column_text (stmt, 13), FALSE, off);
+      i.n_activated = on->len;
+      i.n_deactivated = off->len;
+      g_array_append_val (out, i);
+    }
+  sqlite3_finalize (stmt);
+  return out;
+}
