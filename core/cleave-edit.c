@@ -23,15 +23,6 @@ G_DEFINE_QUARK (cleave-edit-error-quark, cleave_edit_error)
 #define LOCK_TRIES 7
 #define MERGE_AFFINITY 1.0
 
-/* One edge an edit changes. */
-typedef struct
-{
-  guint64 a, b;        /* a < b */
-  int     kind;
-  double  affinity;
-  guint64 area;
-  gboolean active;     /* what the edit makes it */
-} EdgeChange;
 
 const char *
 cleave_op_status_name (CleaveOpStatus s)
@@ -82,20 +73,6 @@ bits (CleaveGraph *g,
   return cleave_graph_chunk_bits (g, layer);
 }
 
-/* The chunk id on @layer of a node of a lower layer (fanout 2). */
-static guint64
-chunk_on_layer (CleaveGraph *g,
-                guint64      node,
-                guint        layer)
-{
-  guint from = MAX (2, cleave_node_id_layer (node));
-  guint64 c[3];
-
-  cleave_node_id_chunk (node, bits (g, from), c);
-  for (guint k = 0; k < 3; k++)
-    c[k] >>= (layer - from);
-  return cleave_node_id_make (layer, bits (g, layer), c[0], c[1], c[2], 0);
-}
 
 static GBytes *
 ids_blob (const guint64 *ids,
@@ -184,48 +161,7 @@ parse_changes (const char *json,
     }
 }
 
-/* The newest state of every edge stored under @chunk, as of now. */
-static gboolean
-load_chunk_edges (CleaveGraph *g,
-                  guint64      chunk,
-                  GHashTable  *active,      /* "a:b" pairs set -> EdgeChange */
-                  GError     **error)
-{
-  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
-                                              "SELECT a, b, kind, affinity, area, active FROM edge "
-                                              "WHERE l2chunk = ? ORDER BY a, b, ts", error);
 
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunk);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      EdgeChange e = {
-        (guint64) sqlite3_column_int64 (stmt, 0), (guint64) sqlite3_column_int64 (stmt, 1),
-        sqlite3_column_int (stmt, 2), sqlite3_column_double (stmt, 3),
-        (guint64) sqlite3_column_int64 (stmt, 4), sqlite3_column_int (stmt, 5),
-      };
-
-      /* Rows come oldest first per pair: the last one wins. */
-      g_hash_table_replace (active, g_memdup2 (&e, 16), g_memdup2 (&e, sizeof e));
-    }
-  sqlite3_finalize (stmt);
-  return TRUE;
-}
-
-static guint
-pair_hash (gconstpointer p)
-{
-  const guint64 *k = p;
-  return g_int64_hash (&k[0]) * 31 + g_int64_hash (&k[1]);
-}
-
-static gboolean
-pair_equal (gconstpointer a,
-            gconstpointer b)
-{
-  return memcmp (a, b, 16) == 0;
-}
 
 /* Union-find on guint64 ids through a hash table. */
 static guint64
@@ -356,7 +292,7 @@ rebuild (CleaveGraph *g,
 
           if (!e->active || na == NULL || nb == NULL || *na == *nb)
             continue;
-          if (chunk_on_layer (g, *na, layer) == chunk_on_layer (g, *nb, layer))
+          if (_cleave_graph_chunk_on_layer (g, *na, layer) == _cleave_graph_chunk_on_layer (g, *nb, layer))
             uf_union (uf, *na, *nb);
         }
       for (guint i = 0; i < level->len; i++)
@@ -396,7 +332,7 @@ rebuild (CleaveGraph *g,
                 id = old;
             }
           b.fresh = id == 0;
-          if (b.fresh && !allocate_id (g, chunk_on_layer (g, first, layer), &id, error))
+          if (b.fresh && !allocate_id (g, _cleave_graph_chunk_on_layer (g, first, layer), &id, error))
             goto out;
           b.id = id;
           b.children = g_array_ref (grp);
@@ -474,7 +410,7 @@ write_edge_changes (CleaveGraph *g,
   for (guint i = 0; i < changes->len && ok; i++)
     {
       const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
-      guint64 ca = chunk_on_layer (g, c->a, 2), cb = chunk_on_layer (g, c->b, 2);
+      guint64 ca = _cleave_graph_chunk_on_layer (g, c->a, 2), cb = _cleave_graph_chunk_on_layer (g, c->b, 2);
       guint64 chunks[2] = { ca, cb };
 
       for (guint k = 0; k < (ca == cb ? 1u : 2u) && ok; k++)
@@ -603,7 +539,7 @@ execute (CleaveGraph      *g,
   g_autoptr(GArray) endpoints = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GArray) old_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GArray) leaves = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr(GHashTable) edges = g_hash_table_new_full (pair_hash, pair_equal, g_free, g_free);
+  g_autoptr(GHashTable) edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
   g_autoptr(GHashTable) leaf_set = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autofree guint64 *roots = NULL;
@@ -704,13 +640,13 @@ execute (CleaveGraph      *g,
       goto rollback;
   for (guint i = 0; i < leaves->len; i++)
     {
-      guint64 c = chunk_on_layer (g, g_array_index (leaves, guint64, i), 2);
+      guint64 c = _cleave_graph_chunk_on_layer (g, g_array_index (leaves, guint64, i), 2);
 
       g_hash_table_add (leaf_set, &g_array_index (leaves, guint64, i));
       if (!g_hash_table_contains (chunks, &c))
         {
           g_hash_table_add (chunks, g_memdup2 (&c, 8));
-          if (!load_chunk_edges (g, c, edges, error))
+          if (!_cleave_graph_chunk_edges (g, c, edges, error))
             goto rollback;
         }
     }
@@ -886,11 +822,11 @@ cleave_edit_remove_edges (CleaveGraph      *g,
     {
       EdgeChange c = { MIN (pairs[2 * i], pairs[2 * i + 1]), MAX (pairs[2 * i], pairs[2 * i + 1]),
                        CLEAVE_EDGE_IN_CHUNK, 0, 0, FALSE };
-      g_autoptr(GHashTable) found = g_hash_table_new_full (pair_hash, pair_equal, g_free, g_free);
+      g_autoptr(GHashTable) found = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
       EdgeChange *cur;
 
       /* Keep the edge's kind, affinity and area: only its state changes. */
-      if (!load_chunk_edges (g, chunk_on_layer (g, c.a, 2), found, error))
+      if (!_cleave_graph_chunk_edges (g, _cleave_graph_chunk_on_layer (g, c.a, 2), found, error))
         return FALSE;
       cur = g_hash_table_lookup (found, &c);
       if (cur == NULL || !cur->active)

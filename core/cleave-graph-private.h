@@ -57,6 +57,31 @@ gboolean      _cleave_graph_children_of (CleaveGraph  *graph,
                                          gint64        ts,
                                          GArray       *out,
                                          GError      **error);
+/* An atomic edge's state (a < b): as stored, or as an edit makes it. The
+ * first 16 bytes (a, b) are the key in edge tables. */
+typedef struct
+{
+  guint64  a, b;
+  int      kind;
+  double   affinity;
+  guint64  area;
+  gboolean active;
+} EdgeChange;
+
+/* The chunk id on @layer (fanout 2) of a node of a lower layer. */
+guint64       _cleave_graph_chunk_on_layer (CleaveGraph *graph,
+                                            guint64      node,
+                                            guint        layer);
+/* The newest state of every edge stored under L2 @chunk, into @edges
+ * (keyed by the (a, b) pair; values EdgeChange). */
+gboolean      _cleave_graph_chunk_edges  (CleaveGraph  *graph,
+                                          guint64       chunk,
+                                          GHashTable   *edges,
+                                          GError      **error);
+guint         _cleave_graph_pair_hash    (gconstpointer pair);
+gboolean      _cleave_graph_pair_equal   (gconstpointer a,
+                                          gconstpointer b);
+
 /* After this connection wrote: its own writes do not move data_version. */
 void          _cleave_graph_forget_cache (CleaveGraph *graph);
 

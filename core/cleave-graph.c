@@ -1135,3 +1135,59 @@ out:
   g_array_unref (in.edges);
   return ok;
 }
+
+guint64
+_cleave_graph_chunk_on_layer (CleaveGraph *g,
+                              guint64      node,
+                              guint        layer)
+{
+  guint from = MAX (2, cleave_node_id_layer (node));
+  guint64 c[3];
+
+  cleave_node_id_chunk (node, cleave_graph_chunk_bits (g, from), c);
+  for (guint k = 0; k < 3; k++)
+    c[k] >>= (layer - from);
+  return cleave_node_id_make (layer, cleave_graph_chunk_bits (g, layer), c[0], c[1], c[2], 0);
+}
+
+gboolean
+_cleave_graph_chunk_edges (CleaveGraph *g,
+                           guint64      chunk,
+                           GHashTable  *edges,
+                           GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "SELECT a, b, kind, affinity, area, active FROM edge "
+                                              "WHERE l2chunk = ? ORDER BY a, b, ts", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunk);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      EdgeChange e = {
+        (guint64) sqlite3_column_int64 (stmt, 0), (guint64) sqlite3_column_int64 (stmt, 1),
+        sqlite3_column_int (stmt, 2), sqlite3_column_double (stmt, 3),
+        (guint64) sqlite3_column_int64 (stmt, 4), sqlite3_column_int (stmt, 5),
+      };
+
+      /* Rows come oldest first per pair: the last one wins. */
+      g_hash_table_replace (edges, g_memdup2 (&e, 16), g_memdup2 (&e, sizeof e));
+    }
+  sqlite3_finalize (stmt);
+  return TRUE;
+}
+
+guint
+_cleave_graph_pair_hash (gconstpointer p)
+{
+  const guint64 *k = p;
+  return g_int64_hash (&k[0]) * 31 + g_int64_hash (&k[1]);
+}
+
+gboolean
+_cleave_graph_pair_equal (gconstpointer a,
+                          gconstpointer b)
+{
+  return memcmp (a, b, 16) == 0;
+}
