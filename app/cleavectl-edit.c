@@ -17,10 +17,23 @@
 #include "cleave-edit.h"
 #include "cleave-graph.h"
 #include "cleave-lock.h"
+#include "cleave-multicut.h"
 
 static char *opt_user;
 
 static GOptionEntry user_entries[] = {
+  { "user", 0, 0, G_OPTION_ARG_STRING, &opt_user, "Who makes the edit (default: the login name)", "U" },
+  { NULL }
+};
+
+static char **opt_sources;
+static char **opt_sinks;
+static gboolean opt_preview;
+
+static GOptionEntry split_entries[] = {
+  { "source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_sources, "A point on the part to keep apart (repeat for more)", "X,Y,Z" },
+  { "sink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_sinks, "A point on the other part (repeat for more)", "X,Y,Z" },
+  { "preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview, "Show the two sides; change nothing", NULL },
   { "user", 0, 0, G_OPTION_ARG_STRING, &opt_user, "Who makes the edit (default: the login name)", "U" },
   { NULL }
 };
@@ -351,4 +364,99 @@ const CleavectlCommand cleavectl_cmd_locks = {
   .min_args = 1,
   .max_args = 1,
   .run = run_locks,
+};
+
+static int
+run_split (const CleavectlCommand *command,
+           char                  **args,
+           guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveDataset) ds = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_auto(CleaveEditResult) r = { 0 };
+  g_auto(CleaveMulticutResult) cut = { 0 };
+  guint n_src = opt_sources ? g_strv_length (opt_sources) : 0, n_snk = opt_sinks ? g_strv_length (opt_sinks) : 0;
+  g_autofree gint64 *src = g_new (gint64, 3 * MAX (n_src, 1));
+  g_autofree gint64 *snk = g_new (gint64, 3 * MAX (n_snk, 1));
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (n_src == 0 || n_snk == 0)
+    return cleavectl_usage_error (command, "give at least one --source and one --sink");
+  for (guint i = 0; i < n_src; i++)
+    if (!parse_point (opt_sources[i], src + 3 * i, &error))
+      return cleavectl_usage_error (command, "--source %s", error->message);
+  for (guint i = 0; i < n_snk; i++)
+    if (!parse_point (opt_sinks[i], snk + 3 * i, &error))
+      return cleavectl_usage_error (command, "--sink %s", error->message);
+  ds = cleave_dataset_open (args[0], &error);
+  if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
+    return cleavectl_fail (command, error);
+  if (!cleave_edit_split (graph, cleave_dataset_get_seg (ds), src, n_src, snk, n_snk, opt_preview, user (), &cut, &r, &error))
+    return cleavectl_fail (command, error);
+
+  if (opt_preview)
+    {
+      if (!cleavectl_json)
+        {
+          printf ("source side: %u supervoxels; sink side: %u supervoxels; cut value %.4f%s\n",
+                  cut.source_svs->len, cut.sink_svs->len, cut.cut_value, cut.illegal ? "; illegal (it only isolates the points)" : "");
+          return CLEAVECTL_EXIT_OK;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "source_svs");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < cut.source_svs->len; i++)
+        json_builder_add_int_value (b, (gint64) g_array_index (cut.source_svs, guint64, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "sink_svs");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < cut.sink_svs->len; i++)
+        json_builder_add_int_value (b, (gint64) g_array_index (cut.sink_svs, guint64, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "illegal");
+      json_builder_add_boolean_value (b, cut.illegal);
+      json_builder_end_object (b);
+    }
+  else
+    {
+      if (!cleavectl_json)
+        {
+          print_result (&r);
+          return CLEAVECTL_EXIT_OK;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "op_id");
+      json_builder_add_int_value (b, (gint64) r.op_id);
+      json_builder_set_member_name (b, "status");
+      json_builder_add_string_value (b, cleave_op_status_name (r.status));
+      json_builder_set_member_name (b, "new_roots");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < r.new_roots->len; i++)
+        json_builder_add_int_value (b, (gint64) g_array_index (r.new_roots, guint64, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "removed_edges");
+      json_builder_add_int_value (b, r.n_deactivated);
+      json_builder_set_member_name (b, "sv_split");
+      json_builder_add_boolean_value (b, FALSE);
+      json_builder_end_object (b);
+    }
+  {
+    g_autoptr(JsonNode) root = json_builder_get_root (b);
+    cleavectl_print_json (root);
+  }
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_split = {
+  .name = "split",
+  .synopsis = "DIR --source X,Y,Z [--source ...] --sink X,Y,Z [--sink ...] [--preview] [--user U] [--json]",
+  .summary = "Split an object between source and sink points with a multicut",
+  .description = "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...], \"removed_edges\": N, \"sv_split\": false}\n"
+                 "--preview --json: {\"source_svs\": [...], \"sink_svs\": [...], \"illegal\": false}",
+  .entries = split_entries,
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_split,
 };

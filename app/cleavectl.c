@@ -50,6 +50,7 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_import,
   &cleavectl_cmd_ingest,
   &cleavectl_cmd_merge,
+  &cleavectl_cmd_split,
   &cleavectl_cmd_undo,
   &cleavectl_cmd_redo,
   &cleavectl_cmd_ops,

@@ -63,6 +63,7 @@ extern const CleavectlCommand cleavectl_cmd_seg_lookup;
 extern const CleavectlCommand cleavectl_cmd_import;
 extern const CleavectlCommand cleavectl_cmd_ingest;
 extern const CleavectlCommand cleavectl_cmd_merge;
+extern const CleavectlCommand cleavectl_cmd_split;
 extern const CleavectlCommand cleavectl_cmd_undo;
 extern const CleavectlCommand cleavectl_cmd_redo;
 extern const CleavectlCommand cleavectl_cmd_ops;

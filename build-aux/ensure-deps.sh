@@ -6,7 +6,7 @@ set -eu
 
 # Build: toolchain, meson, the core's and the GUI's libraries.
 # Run and test: Xvfb and Mesa (software GL), fonts and icons for GTK,
-# the packaging validators.
+# the packaging validators; igraph as the min-cut tests' oracle.
 PACKAGES="
   gcc libc6-dev make pkg-config meson ninja-build python3
   libglib2.0-dev libglib2.0-dev-bin libsqlite3-dev libzstd-dev libjson-glib-dev
@@ -14,6 +14,7 @@ PACKAGES="
   xvfb xauth libgl1-mesa-dri libegl-mesa0 libglx-mesa0
   fonts-dejavu-core adwaita-icon-theme librsvg2-common gsettings-desktop-schemas
   desktop-file-utils appstream dbus-daemon
+  libigraph-dev
 "
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

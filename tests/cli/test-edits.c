@@ -1,0 +1,261 @@
+/* test-edits.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The demo's errors fixed from cleavectl as a proofreader would: a split
+ * undoes each false merge, a merge each false split; the merge inside one
+ * supervoxel is refused with what it needs. Undo puts a split back; the op
+ * log records it all; two processes editing at once lose nothing.
+ */
+
+#include "cleave-test.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
+
+static JsonNode *
+parse (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!json_parser_load_from_data (parser, text, -1, &error))
+    g_error ("not JSON (%s): %s", error->message, text);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static char *
+point (JsonObject *e,
+       const char *name)
+{
+  JsonArray *a = json_object_get_array_member (e, name);
+
+  return g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+                          json_array_get_int_element (a, 0), json_array_get_int_element (a, 1),
+                          json_array_get_int_element (a, 2));
+}
+
+static void
+roots (const char *dir,
+       const char *p,
+       const char *q,
+       gint64      out[2])
+{
+  g_auto(CleaveTestRun) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *arr;
+
+  RUN (&run, "seg", "lookup", dir, p, q, "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  root = parse (run.out);
+  arr = json_node_get_array (root);
+  out[0] = json_object_get_int_member (json_array_get_object_element (arr, 0), "root");
+  out[1] = json_object_get_int_member (json_array_get_object_element (arr, 1), "root");
+}
+
+static void
+test_fix_demo_errors (void)
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *dir = g_build_filename (tmp, "fix.cleave", NULL);
+  g_autofree char *demo_path = g_build_filename (dir, "demo.json", NULL);
+  g_autofree char *demo_text = NULL;
+  g_autoptr(JsonNode) demo = NULL;
+  g_auto(CleaveTestRun) make = { 0 };
+  JsonObject *d;
+  gint64 first_split_op = 0;
+
+  RUN (&make, "demo", dir);
+  g_assert_cmpint (make.status, ==, 0);
+  g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
+  demo = parse (demo_text);
+  d = json_node_get_object (demo);
+
+  /* False merges: one object; a split makes two. */
+  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "merge_errors")); i++)
+    {
+      JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "merge_errors"), i);
+      g_autofree char *src = point (e, "source");
+      g_autofree char *snk = point (e, "sink");
+      g_auto(CleaveTestRun) preview = { 0 };
+      g_auto(CleaveTestRun) split = { 0 };
+      g_autoptr(JsonNode) pv = NULL;
+      g_autoptr(JsonNode) sp = NULL;
+      gint64 r[2];
+
+      roots (dir, src, snk, r);
+      g_assert_cmpint (r[0], ==, r[1]);
+      RUN (&preview, "split", dir, "--source", src, "--sink", snk, "--preview", "--json");
+      g_assert_cmpint (preview.status, ==, 0);
+      pv = parse (preview.out);
+      g_assert_false (json_object_get_boolean_member (json_node_get_object (pv), "illegal"));
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (pv), "source_svs")), >, 0);
+      roots (dir, src, snk, r);
+      g_assert_cmpint (r[0], ==, r[1]);   /* a preview changes nothing */
+
+      RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json");
+      if (split.status != 0)
+        g_error ("split failed: %s", split.err);
+      sp = parse (split.out);
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sp), "status"), ==, "SUCCESS");
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (sp), "new_roots")), ==, 2);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (sp), "removed_edges"), >, 0);
+      if (first_split_op == 0)
+        first_split_op = json_object_get_int_member (json_node_get_object (sp), "op_id");
+      roots (dir, src, snk, r);
+      g_assert_cmpint (r[0], !=, r[1]);
+    }
+
+  /* False splits: two objects; a merge makes one. */
+  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "split_errors")); i++)
+    {
+      JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), i);
+      g_autofree char *a = point (e, "a");
+      g_autofree char *b = point (e, "b");
+      g_auto(CleaveTestRun) merge = { 0 };
+      gint64 r[2];
+
+      roots (dir, a, b, r);
+      g_assert_cmpint (r[0], !=, r[1]);
+      RUN (&merge, "merge", dir, a, b, "--json");
+      g_assert_cmpint (merge.status, ==, 0);
+      roots (dir, a, b, r);
+      g_assert_cmpint (r[0], ==, r[1]);
+    }
+
+  /* A merge inside one supervoxel needs a supervoxel split. */
+  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "sv_merge_errors")); i++)
+    {
+      JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "sv_merge_errors"), i);
+      g_autofree char *src = point (e, "source");
+      g_autofree char *snk = point (e, "sink");
+      g_auto(CleaveTestRun) split = { 0 };
+
+      RUN (&split, "split", dir, "--source", src, "--sink", snk);
+      g_assert_cmpint (split.status, ==, 1);
+      g_assert_nonnull (strstr (split.err, "must pass through supervoxel"));
+    }
+
+  /* Undo the first split: one object again; the log says so. */
+  {
+    JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "merge_errors"), 0);
+    g_autofree char *src = point (e, "source");
+    g_autofree char *snk = point (e, "sink");
+    g_autofree char *op = g_strdup_printf ("%" G_GINT64_FORMAT, first_split_op);
+    g_auto(CleaveTestRun) undo = { 0 };
+    g_auto(CleaveTestRun) ops = { 0 };
+    g_auto(CleaveTestRun) same = { 0 };
+    g_autoptr(JsonNode) log = NULL;
+    JsonArray *arr;
+    gint64 r[2];
+
+    RUN (&undo, "undo", dir, op);
+    g_assert_cmpint (undo.status, ==, 0);
+    roots (dir, src, snk, r);
+    g_assert_cmpint (r[0], ==, r[1]);
+    RUN (&ops, "ops", dir, "--json");
+    g_assert_cmpint (ops.status, ==, 0);
+    log = parse (ops.out);
+    arr = json_node_get_array (log);
+    g_assert_cmpuint (json_array_get_length (arr), ==, 5);
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 4), "kind"), ==, "undo");
+    g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (arr, 4), "undo_of"), ==, first_split_op);
+    g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (arr, 0), "undone_by"), ==, 5);
+    for (guint i = 0; i < json_array_get_length (arr); i++)
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, i), "status"), ==, "SUCCESS");
+
+    /* Splitting an object between points of two objects is refused. */
+    RUN (&same, "merge", dir, src, snk);
+    g_assert_cmpint (same.status, ==, 1);
+    g_assert_nonnull (strstr (same.err, "already"));
+  }
+  cleave_test_rm_rf (tmp);
+}
+
+/* Two processes at once: merges of different objects both land; merges
+ * of one object never leave it half-done. */
+static void
+test_two_processes (void)
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *dir = g_build_filename (tmp, "two.cleave", NULL);
+  g_autofree char *demo_path = g_build_filename (dir, "demo.json", NULL);
+  g_autofree char *demo_text = NULL;
+  g_autoptr(JsonNode) demo = NULL;
+  g_auto(CleaveTestRun) make = { 0 };
+  g_autoptr(GError) error = NULL;
+  JsonArray *splits;
+  g_autofree char *a0 = NULL, *b0 = NULL, *a1 = NULL, *b1 = NULL;
+  g_autoptr(GSubprocess) p0 = NULL;
+  g_autoptr(GSubprocess) p1 = NULL;
+  gint64 r[2];
+
+  RUN (&make, "demo", dir, "--size", "256,256,64", "--chunk", "64,64,32");
+  g_assert_cmpint (make.status, ==, 0);
+  g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
+  demo = parse (demo_text);
+  splits = json_object_get_array_member (json_node_get_object (demo), "split_errors");
+  a0 = point (json_array_get_object_element (splits, 0), "a");
+  b0 = point (json_array_get_object_element (splits, 0), "b");
+  a1 = point (json_array_get_object_element (splits, 1), "a");
+  b1 = point (json_array_get_object_element (splits, 1), "b");
+
+  p0 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cleave_test_env ("CLEAVECTL"), "merge", dir, a0, b0, NULL);
+  p1 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cleave_test_env ("CLEAVECTL"), "merge", dir, a1, b1, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (p0, NULL, &error));
+  g_assert_true (g_subprocess_wait_check (p1, NULL, &error));
+  g_assert_no_error (error);
+  roots (dir, a0, b0, r);
+  g_assert_cmpint (r[0], ==, r[1]);
+  roots (dir, a1, b1, r);
+  g_assert_cmpint (r[0], ==, r[1]);
+
+  /* The same object from two processes: undo its merge twice at once. One
+   * succeeds; the other waits for the lock, then finds it undone. */
+  {
+    g_autoptr(GSubprocess) u0 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                  &error, cleave_test_env ("CLEAVECTL"), "undo", dir, "1", NULL);
+    g_autoptr(GSubprocess) u1 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                  &error, cleave_test_env ("CLEAVECTL"), "undo", dir, "1", NULL);
+    int ok = 0;
+
+    g_assert_true (g_subprocess_wait (u0, NULL, &error));
+    g_assert_true (g_subprocess_wait (u1, NULL, &error));
+    ok += g_subprocess_get_exit_status (u0) == 0;
+    ok += g_subprocess_get_exit_status (u1) == 0;
+    g_assert_cmpint (ok, >=, 1);
+  }
+  {
+    g_auto(CleaveTestRun) ops = { 0 };
+    g_autoptr(JsonNode) log = NULL;
+    JsonArray *arr;
+    guint undos = 0;
+
+    RUN (&ops, "ops", dir, "--json");
+    log = parse (ops.out);
+    arr = json_node_get_array (log);
+    for (guint i = 0; i < json_array_get_length (arr); i++)
+      {
+        JsonObject *o = json_array_get_object_element (arr, i);
+        if (g_strcmp0 (json_object_get_string_member (o, "kind"), "undo") == 0 &&
+            g_strcmp0 (json_object_get_string_member (o, "status"), "SUCCESS") == 0)
+          undos++;
+      }
+    g_assert_cmpuint (undos, ==, 1);
+  }
+  cleave_test_rm_rf (tmp);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  cleave_test_init (&argc, &argv);
+  g_test_add_func ("/edits/fix-demo-errors", test_fix_demo_errors);
+  g_test_add_func ("/edits/two-processes", test_two_processes);
+  return g_test_run ();
+}
