@@ -18,6 +18,7 @@
 #include "cleave-graph.h"
 #include "cleave-lock.h"
 #include "cleave-multicut.h"
+#include "cleave-verify.h"
 
 static char *opt_user;
 
@@ -459,4 +460,74 @@ const CleavectlCommand cleavectl_cmd_split = {
   .min_args = 1,
   .max_args = 1,
   .run = run_split,
+};
+
+typedef struct
+{
+  JsonBuilder *problems;
+} VerifyReport;
+
+static void
+verify_problem (const char *problem,
+                gpointer    user_data)
+{
+  VerifyReport *vr = user_data;
+
+  json_builder_add_string_value (vr->problems, problem);
+  if (!cleavectl_json)
+    g_printerr ("cleavectl: verify: %s\n", problem);
+}
+
+static int
+run_verify (const CleavectlCommand *command,
+            char                  **args,
+            guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveDataset) ds = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  VerifyReport vr = { b };
+  CleaveVerifyStats stats;
+
+  ds = cleave_dataset_open (args[0], &error);
+  if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
+    return cleavectl_fail (command, error);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "problems");
+  json_builder_begin_array (b);
+  if (!cleave_verify (graph, cleave_dataset_get_seg (ds), verify_problem, &vr, &stats, &error))
+    return cleavectl_fail (command, error);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "supervoxels");
+  json_builder_add_int_value (b, stats.supervoxels);
+  json_builder_set_member_name (b, "roots");
+  json_builder_add_int_value (b, stats.roots);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_add_int_value (b, stats.nodes);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, stats.problems == 0);
+  json_builder_end_object (b);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cleavectl_print_json (root);
+    }
+  else if (stats.problems == 0)
+    printf ("ok: %" G_GUINT64_FORMAT " supervoxels, %" G_GUINT64_FORMAT " objects, %" G_GUINT64_FORMAT " nodes\n",
+            stats.supervoxels, stats.roots, stats.nodes);
+  else
+    g_printerr ("cleavectl: verify: %s: %" G_GUINT64_FORMAT " problems\n", args[0], stats.problems);
+  return stats.problems == 0 ? CLEAVECTL_EXIT_OK : CLEAVECTL_EXIT_ERROR;
+}
+
+const CleavectlCommand cleavectl_cmd_verify = {
+  .name = "verify",
+  .synopsis = "DIR [--json]",
+  .summary = "Check the graph's invariants and that it agrees with the segmentation; exit 1 on any problem",
+  .description = "--json: {\"problems\": [\"...\"], \"supervoxels\": N, \"roots\": N, \"nodes\": N, \"ok\": bool}",
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_verify,
 };

@@ -55,6 +55,7 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_redo,
   &cleavectl_cmd_ops,
   &cleavectl_cmd_locks,
+  &cleavectl_cmd_verify,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

@@ -68,5 +68,6 @@ extern const CleavectlCommand cleavectl_cmd_undo;
 extern const CleavectlCommand cleavectl_cmd_redo;
 extern const CleavectlCommand cleavectl_cmd_ops;
 extern const CleavectlCommand cleavectl_cmd_locks;
+extern const CleavectlCommand cleavectl_cmd_verify;
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "cleave-test.h"
 
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
@@ -171,6 +172,30 @@ test_fix_demo_errors (void)
     RUN (&same, "merge", dir, src, snk);
     g_assert_cmpint (same.status, ==, 1);
     g_assert_nonnull (strstr (same.err, "already"));
+  }
+
+  /* After all that the graph still holds together and matches the
+   * segmentation; damage one cell and verify says where. */
+  {
+    g_auto(CleaveTestRun) ok = { 0 };
+    g_auto(CleaveTestRun) bad = { 0 };
+    g_autofree char *db_path = g_build_filename (dir, "graph.sqlite", NULL);
+    g_autoptr(JsonNode) report = NULL;
+    sqlite3 *db = NULL;
+
+    RUN (&ok, "verify", dir, "--json");
+    g_assert_cmpint (ok.status, ==, 0);
+    report = parse (ok.out);
+    g_assert_true (json_object_get_boolean_member (json_node_get_object (report), "ok"));
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (report), "supervoxels"), >, 1000);
+
+    g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_exec (db, "DELETE FROM parent WHERE node = (SELECT MIN(node) FROM parent)", NULL, NULL, NULL),
+                     ==, SQLITE_OK);
+    sqlite3_close (db);
+    RUN (&bad, "verify", dir);
+    g_assert_cmpint (bad.status, ==, 1);
+    g_assert_nonnull (strstr (bad.err, "problems"));
   }
   cleave_test_rm_rf (tmp);
 }
