@@ -25,6 +25,7 @@ struct _CleaveGraph
   sqlite3_stmt    *data_version;
   CleaveGraphMeta  meta;
   GHashTable      *parents;        /* latest parent of a node, cached */
+  GHashTable      *roots;          /* latest root of a supervoxel, cached */
   gint64           cached_version;
 };
 

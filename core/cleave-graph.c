@@ -248,6 +248,7 @@ cleave_graph_open (const char *dataset_dir,
   graph->path = graph_path (dataset_dir);
   graph->dir = g_strdup (dataset_dir);
   graph->parents = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  graph->roots = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   graph->cached_version = -1;
   if (!g_file_test (graph->path, G_FILE_TEST_EXISTS))
     {
@@ -288,6 +289,7 @@ cleave_graph_free (CleaveGraph *graph)
   sqlite3_finalize (graph->data_version);
   sqlite3_close (graph->db);
   g_hash_table_unref (graph->parents);
+  g_hash_table_unref (graph->roots);
   g_free (graph->path);
   g_free (graph->dir);
   g_free (graph);
@@ -346,6 +348,7 @@ void
 _cleave_graph_forget_cache (CleaveGraph *graph)
 {
   g_hash_table_remove_all (graph->parents);
+  g_hash_table_remove_all (graph->roots);
 }
 
 /* Drops the cache when another connection (or this one) changed the
@@ -363,7 +366,7 @@ check_cache (CleaveGraph *graph,
   sqlite3_reset (graph->data_version);
   if (version != graph->cached_version)
     {
-      g_hash_table_remove_all (graph->parents);
+      _cleave_graph_forget_cache (graph);
       graph->cached_version = version;
     }
   return TRUE;
@@ -387,6 +390,17 @@ cleave_graph_get_roots (CleaveGraph   *graph,
       roots[i] = 0;
       if (node == 0)
         continue;
+      /* Latest reads: one lookup for a supervoxel seen before. */
+      if (ts == CLEAVE_GRAPH_LATEST)
+        {
+          guint64 *known = g_hash_table_lookup (graph->roots, &node);
+
+          if (known != NULL)
+            {
+              roots[i] = *known;
+              continue;
+            }
+        }
       for (;;)
         {
           if (!_cleave_graph_parent_of (graph, node, ts, &parent, error))
@@ -409,6 +423,14 @@ cleave_graph_get_roots (CleaveGraph   *graph,
           return FALSE;
         }
       roots[i] = node;
+      if (ts == CLEAVE_GRAPH_LATEST)
+        {
+          guint64 *kv = g_new (guint64, 2);
+
+          kv[0] = svs[i];
+          kv[1] = node;
+          g_hash_table_insert (graph->roots, kv, kv + 1);
+        }
     }
   return TRUE;
 }
