@@ -544,13 +544,14 @@ execute (CleaveGraph      *g,
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autofree guint64 *roots = NULL;
   g_auto(GStrv) keys = NULL;
+  g_auto(GStrv) new_keys = NULL;
   g_autofree char *activated = changes_json (changes, TRUE);
   g_autofree char *deactivated = changes_json (changes, FALSE);
   g_autoptr(GError) local = NULL;
   sqlite3_stmt *stmt = NULL;
   guint64 op = 0;
   gint64 ts;
-  gboolean locked = FALSE, ok = FALSE;
+  gboolean locked = FALSE, indefinite = FALSE, ok = FALSE;
 
   memset (result, 0, sizeof *result);
   result->new_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -631,9 +632,15 @@ execute (CleaveGraph      *g,
   result->status = CLEAVE_OP_CREATED;
   cleave_fault_point ("edit-created");
 
-  /* Compute and persist, in one transaction at the op's time. */
+  /* Compute and persist, in one transaction at the op's time, under the
+   * indefinite root lock: if the persist does not end cleanly its cells
+   * stay, and the objects are refused to other ops until the op is
+   * recovered (shared spec/reference-pcg.md §3.2). */
   if (!cleave_lock_renew (g, keys, old_roots->len, op, error) ||
-      !_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+      !cleave_lock_acquire_indefinite (g, "root", keys, old_roots->len, op, error))
+    goto fail;
+  indefinite = TRUE;
+  if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
     goto fail;
   for (guint i = 0; i < old_roots->len; i++)
     if (!cleave_graph_get_leaves (g, g_array_index (old_roots, guint64, i), CLEAVE_GRAPH_LATEST, leaves, error))
@@ -672,6 +679,31 @@ execute (CleaveGraph      *g,
       !rebuild (g, leaves, edges, ts, result->new_roots, error) ||
       !write_lineage (g, old_roots, result->new_roots, ts, error))
     goto rollback;
+  /* The new roots are born locked: if the op dies before its clean exit,
+   * its successors are refused too, not only the roots it started from. */
+  {
+    g_autoptr(GError) lock_error = NULL;
+
+    stmt = _cleave_graph_prepare (g->db, g->path,
+                                  "INSERT INTO lock (key, kind, op, expires, indefinite_op) VALUES (?, 'root', NULL, NULL, ?) "
+                                  "ON CONFLICT (key) DO UPDATE SET indefinite_op = excluded.indefinite_op", error);
+    if (stmt == NULL)
+      goto rollback;
+    new_keys = g_new0 (char *, result->new_roots->len + 1);
+    for (guint i = 0; i < result->new_roots->len; i++)
+      {
+        new_keys[i] = cleave_lock_root_key (g_array_index (result->new_roots, guint64, i));
+        sqlite3_reset (stmt);
+        sqlite3_bind_text (stmt, 1, new_keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) op);
+        if (sqlite3_step (stmt) != SQLITE_DONE)
+          {
+            _cleave_graph_db_error (g->db, g->path, "locking the new roots", error);
+            goto rollback;
+          }
+      }
+    g_clear_pointer (&stmt, sqlite3_finalize);
+  }
   {
     g_autoptr(GBytes) blob = ids_blob ((guint64 *) result->new_roots->data, result->new_roots->len);
 
@@ -715,6 +747,8 @@ execute (CleaveGraph      *g,
     goto out;
   result->status = CLEAVE_OP_SUCCESS;
   ok = TRUE;
+  cleave_lock_release (g, keys, old_roots->len, op, TRUE, NULL);
+  cleave_lock_release (g, new_keys, result->new_roots->len, op, TRUE, NULL);
   goto out;
 
 rollback:
@@ -724,6 +758,8 @@ fail:
   /* Unknown errors are written on the op row; the original error stands. */
   set_status (g, op, CLEAVE_OP_EXCEPTION, error && *error ? (*error)->message : "unknown error", NULL);
   result->status = CLEAVE_OP_EXCEPTION;
+  if (indefinite)
+    g_prefix_error (error, "op %" G_GUINT64_FORMAT " failed while writing; its objects stay locked until it is recovered: ", op);
 out:
   if (stmt)
     sqlite3_finalize (stmt);

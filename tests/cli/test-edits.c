@@ -275,6 +275,66 @@ test_two_processes (void)
   cleave_test_rm_rf (tmp);
 }
 
+/* A merge killed after its data is written and before SUCCESS: the op
+ * stays WRITE_STARTED, its indefinite root locks stay, other edits of
+ * those objects are refused; the graph itself is whole. */
+static void
+test_killed_edit (void)
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *dir = g_build_filename (tmp, "killed.cleave", NULL);
+  g_autofree char *demo_path = g_build_filename (dir, "demo.json", NULL);
+  g_autofree char *demo_text = NULL;
+  g_autoptr(JsonNode) demo = NULL;
+  g_auto(CleaveTestRun) make = { 0 };
+  g_auto(CleaveTestRun) killed = { 0 };
+  g_auto(CleaveTestRun) ops = { 0 };
+  g_auto(CleaveTestRun) locks = { 0 };
+  g_auto(CleaveTestRun) blocked = { 0 };
+  g_auto(CleaveTestRun) verify = { 0 };
+  g_autoptr(JsonNode) log = NULL;
+  g_autoptr(JsonNode) held = NULL;
+  g_autofree char *a = NULL, *b = NULL;
+  JsonArray *splits;
+
+  RUN (&make, "demo", dir, "--size", "128,128,32", "--chunk", "32,32,16", "--seed", "5");
+  g_assert_cmpint (make.status, ==, 0);
+  g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
+  demo = parse (demo_text);
+  splits = json_object_get_array_member (json_node_get_object (demo), "split_errors");
+  a = point (json_array_get_object_element (splits, 0), "a");
+  b = point (json_array_get_object_element (splits, 0), "b");
+
+  cleave_test_run (&killed, NULL, "/usr/bin/env", "CLEAVE_FAULT=edit-written", cleave_test_env ("CLEAVECTL"),
+                   "merge", dir, a, b, NULL);
+  g_assert_cmpint (killed.status, ==, 86);
+
+  RUN (&ops, "ops", dir, "--json");
+  log = parse (ops.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (log)), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_node_get_array (log), 0), "status"),
+                   ==, "WRITE_STARTED");
+  RUN (&locks, "locks", dir, "--json");
+  held = parse (locks.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (held)), >=, 1);
+  {
+    gboolean indefinite = FALSE;
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (held)); i++)
+      indefinite |= json_object_get_boolean_member (json_array_get_object_element (json_node_get_array (held), i), "indefinite");
+    g_assert_true (indefinite);
+  }
+  /* Another object merged into the stuck one: refused at the lock. */
+  {
+    g_autofree char *other = point (json_array_get_object_element (splits, 1), "a");
+    RUN (&blocked, "merge", dir, other, a);
+  }
+  g_assert_cmpint (blocked.status, ==, 1);
+  g_assert_nonnull (strstr (blocked.err, "locked indefinitely by op 1"));
+  RUN (&verify, "verify", dir);
+  g_assert_cmpint (verify.status, ==, 0);
+  cleave_test_rm_rf (tmp);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -282,5 +342,6 @@ main (int    argc,
   cleave_test_init (&argc, &argv);
   g_test_add_func ("/edits/fix-demo-errors", test_fix_demo_errors);
   g_test_add_func ("/edits/two-processes", test_two_processes);
+  g_test_add_func ("/edits/killed-edit", test_killed_edit);
   return g_test_run ();
 }
