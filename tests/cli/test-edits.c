@@ -127,6 +127,36 @@ test_fix_demo_errors (void)
       g_assert_cmpint (r[0], ==, r[1]);
     }
 
+  /* Bad requests: a point on background, points in two objects. */
+  {
+    JsonObject *e0 = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), 0);
+    JsonObject *e1 = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), 1);
+    g_autofree char *p0 = point (e0, "a");
+    g_autofree char *p1 = point (e1, "a");
+    g_autofree char *background = NULL;
+    g_auto(CleaveTestRun) two = { 0 };
+    g_auto(CleaveTestRun) bg = { 0 };
+
+    for (gint64 x = 0; x < 512 && background == NULL; x += 7)
+      {
+        g_autofree char *xyz = g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",5", x, (x * 3) % 512);
+        g_auto(CleaveTestRun) look = { 0 };
+        g_autoptr(JsonNode) res = NULL;
+
+        RUN (&look, "seg", "lookup", dir, xyz, "--json");
+        res = parse (look.out);
+        if (json_object_get_int_member (json_array_get_object_element (json_node_get_array (res), 0), "sv") == 0)
+          background = g_steal_pointer (&xyz);
+      }
+    g_assert_nonnull (background);
+    RUN (&bg, "split", dir, "--source", background, "--sink", p0);
+    g_assert_cmpint (bg.status, ==, 1);
+    g_assert_nonnull (strstr (bg.err, "on background"));
+    RUN (&two, "split", dir, "--source", p0, "--sink", p1);
+    g_assert_cmpint (two.status, ==, 1);
+    g_assert_nonnull (strstr (two.err, "different objects"));
+  }
+
   /* A merge inside one supervoxel needs a supervoxel split. */
   for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "sv_merge_errors")); i++)
     {
