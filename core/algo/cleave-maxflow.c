@@ -33,15 +33,19 @@
  * infinite arc never saturates; a path of infinite capacity only means an
  * infinite flow, and the search stops there.
  *
- * Layout. Edges are collected as given; solve turns them into arcs grouped
- * by tail (CSR), each with the index of its reverse arc, in one array, so
- * the search allocates nothing but the orphan queue. Per node: the
- * residual terminal capacity (> 0: from the source, < 0: to the sink; a
- * node with both has the common part pushed straight through at the
- * start), the tree it is in, its parent arc, the active-queue link and the
- * time stamp and distance of the heuristics. Nodes and arcs are visited in
- * index order everywhere, so the same input gives the same flow, bit for
- * bit, and the same partition.
+ * Layout, chosen for the random accesses of the search. Residuals live in
+ * pairs, r[2e] for a -> b and r[2e + 1] for b -> a, in the order edges
+ * were added: an arc's reverse is slot ^ 1, on the same cache line, so
+ * augmenting touches one line per arc. solve adds a CSR index, each
+ * node's (neighbour, slot) entries side by side, for the scans of growth
+ * and orphan adoption; it is the only allocation besides the orphan
+ * queue. A node holds its parent node next to its parent slot, so walking
+ * a path to its terminal reads nodes only. Per node also: the residual
+ * terminal capacity (> 0: from the source, < 0: to the sink; a node with
+ * both has the common part pushed straight through at the start), its
+ * tree, the active-queue link and the time stamp and distance of the
+ * heuristics. Nodes and arcs are visited in index order everywhere, so
+ * the same input gives the same flow, bit for bit, and the same partition.
  */
 
 #define G_LOG_DOMAIN "cleave-maxflow"
@@ -50,52 +54,48 @@
 
 #include <math.h>
 
-/* Node.parent is an arc index (the arc from the node to its parent) or
- * one of these, which no arc index reaches (at most 2^32 - 4 arcs). */
+/* Node.parent is the residual slot of the arc from the node to its parent,
+ * or one of these, which no slot reaches (at most 2^32 - 4 slots). */
 #define PARENT_FREE     G_MAXUINT32         /* in neither tree */
 #define PARENT_TERMINAL (G_MAXUINT32 - 1)   /* hangs from the source or sink */
 #define PARENT_ORPHAN   (G_MAXUINT32 - 2)   /* lost its parent, not yet re-attached */
 
 #define NO_NODE G_MAXUINT32
-#define NO_ARC  G_MAXUINT32
+#define NO_SLOT G_MAXUINT32
 #define INFINITE_DIST G_MAXUINT32
 
 #define MAX_EDGES ((gsize) G_MAXUINT32 / 2 - 2)
 
 typedef struct
 {
-  double  rcap;     /* residual capacity, tail -> head */
-  guint32 head;
-  guint32 sister;   /* the arc head -> tail */
-} Arc;
-
-typedef struct
-{
   double  tr;       /* residual terminal capacity: > 0 source, < 0 sink */
-  guint32 first;    /* first arc; the next node's first ends the list */
   guint32 parent;
+  guint32 pnode;    /* the parent, when parent is a slot */
   guint32 next;     /* active queue: NO_NODE when out, itself when last */
   guint32 ts;       /* time at which dist was last known to be exact */
   guint32 dist;     /* arcs to the terminal, 1 for a terminal's child */
   guint32 is_sink;
 } Node;
 
+/* One arc out of a node: its head and its residual slot. */
 typedef struct
 {
-  guint32 a, b;
-  double  cap_ab, cap_ba;
-} Edge;
+  guint32 head;
+  guint32 slot;
+} Adj;
 
 struct _CleaveMaxflow
 {
   guint    n_nodes;
-  Node    *nodes;          /* n_nodes + 1: the last one only ends the arcs */
+  Node    *nodes;
 
-  Edge    *edges;          /* until solve */
+  double  *r;              /* 2 per edge: a -> b, b -> a */
+  guint32 *ends;           /* 2 per edge: a, b; until solve */
   gsize    n_edges;
   gsize    edges_alloc;
 
-  Arc     *arcs;           /* from solve on */
+  guint32 *first;          /* from solve on: node i's arcs are */
+  Adj     *adj;            /* adj[first[i]..first[i + 1]) */
 
   guint32  queue_first;
   guint32  queue_last;
@@ -120,9 +120,10 @@ cleave_maxflow_new (guint n_nodes,
 
   mf = g_new0 (CleaveMaxflow, 1);
   mf->n_nodes = n_nodes;
-  mf->nodes = g_new0 (Node, (gsize) n_nodes + 1);
+  mf->nodes = g_new0 (Node, MAX (n_nodes, 1));
   mf->edges_alloc = MIN (MAX (n_edges_hint, 16), MAX_EDGES);
-  mf->edges = g_new (Edge, mf->edges_alloc);
+  mf->r = g_new (double, 2 * mf->edges_alloc);
+  mf->ends = g_new (guint32, 2 * mf->edges_alloc);
   return mf;
 }
 
@@ -132,8 +133,10 @@ cleave_maxflow_free (CleaveMaxflow *mf)
   if (mf == NULL)
     return;
   g_free (mf->nodes);
-  g_free (mf->edges);
-  g_free (mf->arcs);
+  g_free (mf->r);
+  g_free (mf->ends);
+  g_free (mf->first);
+  g_free (mf->adj);
   g_free (mf->orphans);
   g_free (mf);
 }
@@ -166,7 +169,7 @@ cleave_maxflow_add_edge (CleaveMaxflow *mf,
                          double         cap_ab,
                          double         cap_ba)
 {
-  Edge *e;
+  gsize e;
 
   g_return_val_if_fail (mf != NULL, 0);
   g_return_val_if_fail (!mf->solved, 0);
@@ -177,14 +180,15 @@ cleave_maxflow_add_edge (CleaveMaxflow *mf,
   if (mf->n_edges == mf->edges_alloc)
     {
       mf->edges_alloc = MIN (mf->edges_alloc * 2, MAX_EDGES);
-      mf->edges = g_renew (Edge, mf->edges, mf->edges_alloc);
+      mf->r = g_renew (double, mf->r, 2 * mf->edges_alloc);
+      mf->ends = g_renew (guint32, mf->ends, 2 * mf->edges_alloc);
     }
-  e = &mf->edges[mf->n_edges];
-  e->a = a;
-  e->b = b;
-  e->cap_ab = cap_ab;
-  e->cap_ba = cap_ba;
-  return mf->n_edges++;
+  e = mf->n_edges++;
+  mf->r[2 * e] = cap_ab;
+  mf->r[2 * e + 1] = cap_ba;
+  mf->ends[2 * e] = a;
+  mf->ends[2 * e + 1] = b;
+  return e;
 }
 
 void
@@ -270,86 +274,88 @@ set_orphan (CleaveMaxflow *mf,
 }
 
 static void
-build_arcs (CleaveMaxflow *mf)
+build_adjacency (CleaveMaxflow *mf)
 {
-  Node *nodes = mf->nodes;
   guint n = mf->n_nodes;
+  const guint32 *ends = mf->ends;
+  guint32 *first = g_new0 (guint32, (gsize) n + 1);
   gsize n_arcs = 0;
 
   for (gsize e = 0; e < mf->n_edges; e++)
-    if (mf->edges[e].a != mf->edges[e].b)
+    if (ends[2 * e] != ends[2 * e + 1])
       {
-        nodes[mf->edges[e].a].first++;
-        nodes[mf->edges[e].b].first++;
+        first[ends[2 * e]]++;
+        first[ends[2 * e + 1]]++;
         n_arcs += 2;
       }
 
   /* first := end of each node's arcs; filling backwards then moves it to
    * the start, and keeps each node's arcs in insertion order. */
-  {
-    guint32 end = 0;
-
-    for (guint i = 0; i < n; i++)
-      {
-        end += nodes[i].first;
-        nodes[i].first = end;
-      }
-    nodes[n].first = end;
-  }
-
-  mf->arcs = g_new (Arc, MAX (n_arcs, 1));
-  for (gsize e = mf->n_edges; e-- > 0;)
+  for (guint i = 0, end = 0; i <= n; i++)
     {
-      const Edge *ed = &mf->edges[e];
-      guint32 ia, ib;
-
-      if (ed->a == ed->b)
-        continue;
-      ia = --nodes[ed->a].first;
-      ib = --nodes[ed->b].first;
-      mf->arcs[ia] = (Arc) { ed->cap_ab, ed->b, ib };
-      mf->arcs[ib] = (Arc) { ed->cap_ba, ed->a, ia };
+      end += first[i];
+      first[i] = end;
     }
 
-  g_clear_pointer (&mf->edges, g_free);
-  mf->edges_alloc = 0;
+  mf->adj = g_new (Adj, MAX (n_arcs, 1));
+  for (gsize e = mf->n_edges; e-- > 0;)
+    {
+      guint32 a = ends[2 * e], b = ends[2 * e + 1];
+
+      if (a == b)
+        continue;
+      mf->adj[--first[a]] = (Adj) { b, (guint32) (2 * e) };
+      mf->adj[--first[b]] = (Adj) { a, (guint32) (2 * e + 1) };
+    }
+
+  mf->first = first;
+  g_clear_pointer (&mf->ends, g_free);
 }
 
-/* Grows the tree of active node @i into free neighbours. Returns the arc
- * joining the two trees, oriented source tree -> sink tree, or NO_ARC. */
+/* Grows the tree of active node @i into free neighbours. When it meets
+ * the other tree, returns the slot of the arc joining them, oriented
+ * source tree -> sink tree, and its ends; otherwise NO_SLOT. */
 static inline guint32
 grow (CleaveMaxflow *mf,
-      guint32        i)
+      guint32        i,
+      guint32       *s_end,
+      guint32       *t_end)
 {
   Node *nodes = mf->nodes;
-  Arc *arcs = mf->arcs;
+  const double *r = mf->r;
   Node *ni = &nodes[i];
-  guint32 end = nodes[i + 1].first;
+  const Adj *adj = mf->adj;
+  guint32 end = mf->first[i + 1];
 
   if (!ni->is_sink)
     {
-      for (guint32 a = ni->first; a < end; a++)
+      for (guint32 k = mf->first[i]; k < end; k++)
         {
-          guint32 j;
+          guint32 j = adj[k].head, s = adj[k].slot;
           Node *nj;
 
-          if (arcs[a].rcap == 0)
+          if (r[s] == 0)
             continue;
-          j = arcs[a].head;
           nj = &nodes[j];
           if (nj->parent == PARENT_FREE)
             {
               nj->is_sink = FALSE;
-              nj->parent = arcs[a].sister;
+              nj->parent = s ^ 1;
+              nj->pnode = i;
               nj->ts = ni->ts;
               nj->dist = ni->dist + 1;
               set_active (mf, j);
             }
           else if (nj->is_sink)
-            return a;
+            {
+              *s_end = i;
+              *t_end = j;
+              return s;
+            }
           else if (nj->ts <= ni->ts && nj->dist > ni->dist)
             {
-              nj->parent = arcs[a].sister;
+              nj->parent = s ^ 1;
+              nj->pnode = i;
               nj->ts = ni->ts;
               nj->dist = ni->dist + 1;
             }
@@ -357,81 +363,86 @@ grow (CleaveMaxflow *mf,
     }
   else
     {
-      for (guint32 a = ni->first; a < end; a++)
+      for (guint32 k = mf->first[i]; k < end; k++)
         {
-          guint32 s = arcs[a].sister, j;
+          guint32 j = adj[k].head, s = adj[k].slot;
           Node *nj;
 
-          if (arcs[s].rcap == 0)
+          if (r[s ^ 1] == 0)
             continue;
-          j = arcs[a].head;
           nj = &nodes[j];
           if (nj->parent == PARENT_FREE)
             {
               nj->is_sink = TRUE;
-              nj->parent = s;
+              nj->parent = s ^ 1;
+              nj->pnode = i;
               nj->ts = ni->ts;
               nj->dist = ni->dist + 1;
               set_active (mf, j);
             }
           else if (!nj->is_sink)
-            return s;
+            {
+              *s_end = j;
+              *t_end = i;
+              return s ^ 1;
+            }
           else if (nj->ts <= ni->ts && nj->dist > ni->dist)
             {
-              nj->parent = s;
+              nj->parent = s ^ 1;
+              nj->pnode = i;
               nj->ts = ni->ts;
               nj->dist = ni->dist + 1;
             }
         }
     }
-  return NO_ARC;
+  return NO_SLOT;
 }
 
-/* Pushes the bottleneck along source -> ... -> tail(mid) -> head(mid) ->
- * ... -> sink, and makes orphans of the nodes below saturated arcs.
- * Returns the amount pushed. */
+/* Pushes the bottleneck along source -> ... -> @s_end -> @t_end -> ... ->
+ * sink (@mid is the slot of s_end -> t_end), and makes orphans of the
+ * nodes below saturated arcs. Returns the amount pushed. In the source
+ * tree flow runs parent -> node (slot parent ^ 1), in the sink tree node
+ * -> parent (slot parent). */
 static double
 augment (CleaveMaxflow *mf,
-         guint32        mid)
+         guint32        mid,
+         guint32        s_end,
+         guint32        t_end)
 {
   Node *nodes = mf->nodes;
-  Arc *arcs = mf->arcs;
-  guint32 s_start = arcs[arcs[mid].sister].head;
-  guint32 t_start = arcs[mid].head;
-  double d = arcs[mid].rcap;
+  double *r = mf->r;
+  double d = r[mid];
   guint32 k, pa;
 
-  for (k = s_start; (pa = nodes[k].parent) != PARENT_TERMINAL; k = arcs[pa].head)
-    d = MIN (d, arcs[arcs[pa].sister].rcap);
+  for (k = s_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
+    d = MIN (d, r[pa ^ 1]);
   d = MIN (d, nodes[k].tr);
-  for (k = t_start; (pa = nodes[k].parent) != PARENT_TERMINAL; k = arcs[pa].head)
-    d = MIN (d, arcs[pa].rcap);
+  for (k = t_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
+    d = MIN (d, r[pa]);
   d = MIN (d, -nodes[k].tr);
 
   if (isinf (d))
     return d;
 
-  arcs[arcs[mid].sister].rcap += d;
-  arcs[mid].rcap -= d;
+  r[mid] -= d;
+  r[mid ^ 1] += d;
 
-  for (k = s_start; (pa = nodes[k].parent) != PARENT_TERMINAL; k = arcs[pa].head)
+  for (k = s_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
     {
-      Arc *down = &arcs[arcs[pa].sister];
-
-      arcs[pa].rcap += d;
-      down->rcap -= d;
-      if (down->rcap == 0)
+      r[pa] += d;
+      r[pa ^ 1] -= d;
+      if (r[pa ^ 1] == 0)
         set_orphan (mf, k);
     }
   nodes[k].tr -= d;
   if (nodes[k].tr == 0)
     set_orphan (mf, k);
 
-  for (k = t_start; (pa = nodes[k].parent) != PARENT_TERMINAL; k = arcs[pa].head)
+  for (k = t_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
     {
-      arcs[arcs[pa].sister].rcap += d;
-      arcs[pa].rcap -= d;
-      if (arcs[pa].rcap == 0)
+      r[pa ^ 1] += d;
+      r[pa] -= d;
+      if (r[pa] == 0)
         set_orphan (mf, k);
     }
   nodes[k].tr += d;
@@ -449,34 +460,31 @@ origin_dist (CleaveMaxflow *mf,
              guint32        j)
 {
   Node *nodes = mf->nodes;
-  Arc *arcs = mf->arcs;
   guint32 time = mf->time;
   guint32 d = 0, k = j;
 
   for (;;)
     {
       Node *nk = &nodes[k];
-      guint32 pa;
 
       if (nk->ts == time)
         {
           d += nk->dist;
           break;
         }
-      pa = nk->parent;
       d++;
-      if (pa == PARENT_TERMINAL)
+      if (nk->parent == PARENT_TERMINAL)
         {
           nk->ts = time;
           nk->dist = 1;
           break;
         }
-      if (pa == PARENT_ORPHAN)
+      if (nk->parent == PARENT_ORPHAN)
         return INFINITE_DIST;
-      k = arcs[pa].head;
+      k = nk->pnode;
     }
 
-  for (guint32 dd = d, m = j; nodes[m].ts != time; m = arcs[nodes[m].parent].head)
+  for (guint32 dd = d, m = j; nodes[m].ts != time; m = nodes[m].pnode)
     {
       nodes[m].ts = time;
       nodes[m].dist = dd--;
@@ -492,32 +500,36 @@ process_orphan (CleaveMaxflow *mf,
                 guint32        i)
 {
   Node *nodes = mf->nodes;
-  Arc *arcs = mf->arcs;
+  const double *r = mf->r;
+  const Adj *adj = mf->adj;
   Node *ni = &nodes[i];
-  guint32 end = nodes[i + 1].first;
+  guint32 end = mf->first[i + 1];
+  /* Flow must be able to reach i from the source tree (slot ^ 1), or to
+   * leave i for the sink tree (slot). */
+  guint32 flip = ni->is_sink ? 0 : 1;
   guint32 is_sink = ni->is_sink;
-  guint32 best = NO_ARC, best_d = INFINITE_DIST;
+  guint32 best = NO_SLOT, best_node = NO_NODE, best_d = INFINITE_DIST;
 
-  for (guint32 a = ni->first; a < end; a++)
+  for (guint32 k = mf->first[i]; k < end; k++)
     {
-      /* Flow must be able to reach i from the source tree, or leave i
-       * for the sink tree. */
-      double r = is_sink ? arcs[a].rcap : arcs[arcs[a].sister].rcap;
-      guint32 j = arcs[a].head, d;
+      guint32 j = adj[k].head, d;
 
-      if (r == 0 || nodes[j].is_sink != is_sink || nodes[j].parent == PARENT_FREE)
+      if (r[adj[k].slot ^ flip] == 0 || nodes[j].is_sink != is_sink ||
+          nodes[j].parent == PARENT_FREE)
         continue;
       d = origin_dist (mf, j);
       if (d < best_d)
         {
-          best = a;
+          best = adj[k].slot;
+          best_node = j;
           best_d = d;
         }
     }
 
-  if (best != NO_ARC)
+  if (best != NO_SLOT)
     {
       ni->parent = best;
+      ni->pnode = best_node;
       ni->ts = mf->time;
       ni->dist = best_d + 1;
       return;
@@ -525,19 +537,17 @@ process_orphan (CleaveMaxflow *mf,
 
   ni->parent = PARENT_FREE;
   ni->ts = 0;
-  for (guint32 a = ni->first; a < end; a++)
+  for (guint32 k = mf->first[i]; k < end; k++)
     {
-      guint32 j = arcs[a].head, pa;
-      double r;
+      guint32 j = adj[k].head;
+      Node *nj = &nodes[j];
 
-      if (nodes[j].is_sink != is_sink || nodes[j].parent == PARENT_FREE)
+      if (nj->is_sink != is_sink || nj->parent == PARENT_FREE)
         continue;
       /* A neighbour that could grow into i must look again. */
-      r = is_sink ? arcs[a].rcap : arcs[arcs[a].sister].rcap;
-      if (r != 0)
+      if (r[adj[k].slot ^ flip] != 0)
         set_active (mf, j);
-      pa = nodes[j].parent;
-      if (pa != PARENT_TERMINAL && pa != PARENT_ORPHAN && arcs[pa].head == i)
+      if (nj->parent < PARENT_ORPHAN && nj->pnode == i)
         set_orphan (mf, j);
     }
 }
@@ -548,6 +558,24 @@ adopt_orphans (CleaveMaxflow *mf)
   while (mf->orphan_head < mf->n_orphans)
     process_orphan (mf, mf->orphans[mf->orphan_head++]);
   mf->orphan_head = mf->n_orphans = 0;
+}
+
+/* Time stamps are 32 bits; after 2^32 - 1 augmentations they start over.
+ * What keeps the trees free of cycles is that going up a tree, stamps
+ * never decrease, and between equal stamps distances never increase (the
+ * growth heuristic re-hangs a node only under a neighbour with a stamp as
+ * new and a distance strictly smaller, which therefore cannot be below
+ * it). Zeroing every stamp and distance keeps that true; the distances
+ * are only hints and refill as the search goes on. */
+static void
+restamp (CleaveMaxflow *mf)
+{
+  for (guint i = 0; i < mf->n_nodes; i++)
+    {
+      mf->nodes[i].ts = 0;
+      mf->nodes[i].dist = 0;
+    }
+  mf->time = 1;
 }
 
 double
@@ -562,7 +590,7 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
     return mf->flow;
   mf->solved = TRUE;
 
-  build_arcs (mf);
+  build_adjacency (mf);
   nodes = mf->nodes;
 
   mf->queue_first = mf->queue_last = NO_NODE;
@@ -589,7 +617,7 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
 
   for (;;)
     {
-      guint32 i, mid;
+      guint32 i, mid, s_end, t_end;
       double d;
 
       /* A node that just found a path is grown again before the queue
@@ -605,16 +633,17 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
       else if ((i = next_active (mf)) == NO_NODE)
         break;
 
-      mid = grow (mf, i);
-      if (mid == NO_ARC)
+      mid = grow (mf, i, &s_end, &t_end);
+      if (mid == NO_SLOT)
         continue;
 
       /* Marked as queued so that orphan processing leaves it alone. */
       nodes[i].next = i;
       current = i;
 
-      mf->time++;
-      d = augment (mf, mid);
+      if (++mf->time == G_MAXUINT32)
+        restamp (mf);
+      d = augment (mf, mid, s_end, t_end);
       if (isinf (d))
         {
           mf->flow = INFINITY;
