@@ -172,7 +172,7 @@ main (int    argc,
     guint tries = 0, refused = 0;
 
     g_assert_no_error (error);
-    while (t_merge->len < 100 && tries++ < 2000)
+    while (t_merge->len < 100 && tries++ < 50000)
       {
         gint64 xyz[6];
         guint64 sv[2], rt[2];
