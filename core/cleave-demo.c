@@ -16,6 +16,7 @@
 #include "cleave-dataset.h"
 #include "cleave-node-id.h"
 #include "cleave-parallel.h"
+#include "cleave-util.h"
 
 /* Geometry is in voxels along x and y; z distances are scaled by the
  * anisotropy (z resolution / x resolution) so tubes are round in nm. */
@@ -332,33 +333,6 @@ raster_plane (gsize     z,
   return TRUE;
 }
 
-/* Union-find over pieces, for the agglomeration. */
-static guint32
-uf_find (guint32 *parent,
-         guint32  x)
-{
-  while (parent[x] != x)
-    {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-  return x;
-}
-
-static void
-uf_union (guint32 *parent,
-          guint32  a,
-          guint32  b)
-{
-  a = uf_find (parent, a);
-  b = uf_find (parent, b);
-  /* The smaller piece id is the root: agglomeration ids are stable. */
-  if (a < b)
-    parent[b] = a;
-  else if (b < a)
-    parent[a] = b;
-}
-
 static guint64
 hash64 (guint64 x)
 {
@@ -386,14 +360,6 @@ cmp_u32 (gconstpointer a,
          gconstpointer b)
 {
   guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static int
-cmp_u64 (gconstpointer a,
-         gconstpointer b)
-{
-  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
   return x < y ? -1 : x > y;
 }
 
@@ -607,7 +573,7 @@ cleave_demo_create (const char             *dir,
   gsize sx = p->size[0], sy = p->size[1], sz = p->size[2], n = sx * sy * sz;
   g_autofree guint32 *object = NULL;
   g_autofree guint32 *alias = NULL;
-  g_autofree guint32 *uf = NULL;
+  g_autofree guint *uf = NULL;
   g_autofree guint64 *sv = NULL;
   g_autofree guint8 *image = NULL;
   g_autoptr(CleaveVolumeInfo) seg_info = NULL;
@@ -801,7 +767,7 @@ cleave_demo_create (const char             *dir,
 
   /* 3. Errors in the labels and the agglomeration. */
   alias = g_new (guint32, d.piece_object->len);
-  uf = g_new (guint32, d.piece_object->len);
+  uf = g_new (guint, d.piece_object->len);
   for (guint i = 0; i < d.piece_object->len; i++)
     alias[i] = uf[i] = i;
   /* Pieces of one object agglomerate... */
@@ -814,7 +780,7 @@ cleave_demo_create (const char             *dir,
         if (first[o] == 0)
           first[o] = i;
         else
-          uf_union (uf, first[o], i);
+          cleave_uf_union (uf, first[o], i);
       }
   }
   {
@@ -828,12 +794,12 @@ cleave_demo_create (const char             *dir,
         guint32 pa = g_array_index (fuse, guint32, 0), pb = g_array_index (fuse, guint32, 1);
 
         alias[pb] = pa;
-        uf_union (uf, pa, pb);
+        cleave_uf_union (uf, pa, pb);
       }
     for (guint e = 0; e < N_EACH_ERROR; e++, t += 2)
       {
         GArray *a = trunk_pieces->pdata[t], *b = trunk_pieces->pdata[t + 1];
-        uf_union (uf, g_array_index (a, guint32, 0), g_array_index (b, guint32, 0));
+        cleave_uf_union (uf, g_array_index (a, guint32, 0), g_array_index (b, guint32, 0));
       }
     for (guint e = 0; e < N_EACH_ERROR; e++, t++)
       {
@@ -848,7 +814,7 @@ cleave_demo_create (const char             *dir,
             uf[i] = i;
         for (guint i = 1; i < d.piece_object->len; i++)
           if (g_array_index (d.piece_object, guint32, i) == o)
-            uf_union (uf, i < cut ? g_array_index (tp, guint32, 0) : cut, i);
+            cleave_uf_union (uf, i < cut ? g_array_index (tp, guint32, 0) : cut, i);
       }
   }
 
@@ -1000,13 +966,13 @@ cleave_demo_create (const char             *dir,
     g_hash_table_iter_init (&it, sv_piece);
     while (g_hash_table_iter_next (&it, &k, &v))
       g_array_append_val (svs, *(guint64 *) k);
-    g_array_sort (svs, cmp_u64);
+    g_array_sort (svs, cleave_cmp_u64);
     for (guint i = 0; i < svs->len; i++)
       {
         guint64 id = g_array_index (svs, guint64, i);
         guint32 pc = GPOINTER_TO_UINT (g_hash_table_lookup (sv_piece, &id));
 
-        g_string_append_printf (agg, "%" G_GUINT64_FORMAT "\t%u\n", id, uf_find (uf, pc));
+        g_string_append_printf (agg, "%" G_GUINT64_FORMAT "\t%u\n", id, cleave_uf_find (uf, pc));
       }
     if (!write_text (dir, "demo-edges.tsv", edges->str, edges->len, error) ||
         !write_text (dir, "demo-agglomeration.tsv", agg->str, agg->len, error))

@@ -11,12 +11,12 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "cleave-fault.h"
 #include "cleave-graph-private.h"
 #include "cleave-lock.h"
 #include "cleave-node-id.h"
+#include "cleave-util.h"
 
 G_DEFINE_QUARK (cleave-edit-error-quark, cleave_edit_error)
 
@@ -55,15 +55,6 @@ cleave_op_info_clear (CleaveOpInfo *info)
   g_clear_pointer (&info->new_roots, g_array_unref);
   g_clear_pointer (&info->l2_scope, g_array_unref);
   memset (info, 0, sizeof *info);
-}
-
-static gint64
-now_ns (void)
-{
-  struct timespec t;
-
-  clock_gettime (CLOCK_REALTIME, &t);
-  return (gint64) t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 static guint
@@ -190,14 +181,6 @@ uf_union (GHashTable *p,
     g_hash_table_replace (p, g_memdup2 (&a, 8), g_memdup2 (&b, 8));
 }
 
-static int
-cmp_u64 (gconstpointer a,
-         gconstpointer b)
-{
-  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
 /* A node the rebuild writes: new (children cell and the children's
  * parent cells) or kept. */
 typedef struct
@@ -309,14 +292,14 @@ rebuild (CleaveGraph *g,
           g_array_append_val (grp, n);
         }
       /* Deterministic order: by each group's smallest member. */
-      g_array_sort (reps, cmp_u64);
+      g_array_sort (reps, cleave_cmp_u64);
       for (guint i = 0; i < reps->len; i++)
         {
           GArray *grp = g_hash_table_lookup (groups, &g_array_index (reps, guint64, i));
           guint64 first, old = 0, id = 0;
           Built b = { 0 };
 
-          g_array_sort (grp, cmp_u64);
+          g_array_sort (grp, cleave_cmp_u64);
           first = g_array_index (grp, guint64, 0);
           /* Kept if the first child's current parent has exactly these children. */
           if (!_cleave_graph_parent_of (g, first, CLEAVE_GRAPH_LATEST, &old, error))
@@ -327,7 +310,7 @@ rebuild (CleaveGraph *g,
 
               if (!_cleave_graph_children_of (g, old, CLEAVE_GRAPH_LATEST, kids, error))
                 goto out;
-              g_array_sort (kids, cmp_u64);
+              g_array_sort (kids, cleave_cmp_u64);
               if (kids->len == grp->len && memcmp (kids->data, grp->data, 8 * grp->len) == 0)
                 id = old;
             }
@@ -576,7 +559,7 @@ execute (CleaveGraph      *g,
       if (!seen)
         g_array_append_val (old_roots, roots[i]);
     }
-  g_array_sort (old_roots, cmp_u64);
+  g_array_sort (old_roots, cleave_cmp_u64);
 
   if (!next_op_id (g, &op, error))
     return FALSE;
@@ -607,7 +590,7 @@ execute (CleaveGraph      *g,
       }
   }
 
-  ts = now_ns ();
+  ts = cleave_now_ns ();
   stmt = _cleave_graph_prepare (g->db, g->path,
                                 "INSERT INTO op (id, kind, user, status, ts, inputs, undo_of, redo_of) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);

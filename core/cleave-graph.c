@@ -14,13 +14,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <glib/gstdio.h>
 
 #include "cleave-dataset.h"
 #include "cleave-fault.h"
 #include "cleave-node-id.h"
 #include "cleave-parallel.h"
+#include "cleave-util.h"
 
 G_DEFINE_QUARK (cleave-graph-error-quark, cleave_graph_error)
 
@@ -518,15 +518,6 @@ typedef struct
   GArray      *edges;        /* InEdge */
 } Ingest;
 
-static gint64
-now_ns (void)
-{
-  struct timespec t;
-
-  clock_gettime (CLOCK_REALTIME, &t);
-  return (gint64) t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 static guint
 bits_of (Ingest *in,
          guint   layer)
@@ -548,14 +539,6 @@ chunk_on_layer (Ingest  *in,
   for (guint k = 0; k < 3; k++)
     c[k] >>= (layer - from);
   return cleave_node_id_make (layer, bits_of (in, layer), c[0], c[1], c[2], 0);
-}
-
-static int
-cmp_u64 (gconstpointer a,
-         gconstpointer b)
-{
-  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
-  return x < y ? -1 : x > y;
 }
 
 static gboolean
@@ -606,7 +589,7 @@ load_inputs (Ingest     *in,
       g_array_append_val (in->svs, sv);
       g_hash_table_insert (in->agg, g_memdup2 (&sv, 8), g_memdup2 (&a, 8));
     }
-  g_array_sort (in->svs, cmp_u64);
+  g_array_sort (in->svs, cleave_cmp_u64);
   for (guint i = 0; edges[i]; i++)
     {
       g_auto(GStrv) f = NULL;
@@ -705,27 +688,6 @@ write_edges (Ingest  *in,
     }
   sqlite3_finalize (stmt);
   return _cleave_graph_meta_set (in->db, in->path, "ingest_edges", "done", error) && commit (in, error);
-}
-
-/* Union-find on indices. */
-static guint
-uf_find (guint *p,
-         guint  x)
-{
-  while (p[x] != x)
-    x = p[x] = p[p[x]];
-  return x;
-}
-
-static void
-uf_union (guint *p,
-          guint  a,
-          guint  b)
-{
-  a = uf_find (p, a);
-  b = uf_find (p, b);
-  if (a != b)
-    p[MAX (a, b)] = MIN (a, b);
 }
 
 /* One chunk of one layer: its child nodes, and the connected groups they
@@ -879,7 +841,7 @@ group_chunk (gsize     i,
       guint ib = GPOINTER_TO_UINT (g_hash_table_lookup (index, &g_array_index (c->pairs, guint64, e + 1)));
 
       if (ia && ib)
-        uf_union (p, ia - 1, ib - 1);
+        cleave_uf_union (p, ia - 1, ib - 1);
     }
   /* Groups numbered in order of their first (smallest) member. */
   first = g_new (guint, n);
@@ -887,7 +849,7 @@ group_chunk (gsize     i,
   c->n_groups = 0;
   for (guint k = 0; k < n; k++)
     {
-      guint r = uf_find (p, k), gi;
+      guint r = cleave_uf_find (p, k), gi;
 
       if (r == k)
         first[k] = c->n_groups++;
@@ -972,7 +934,7 @@ build_layer (Ingest               *in,
         if (g_hash_table_add (seen, g_memdup2 (&n, 8)))
           g_array_append_val (nodes, n);
       }
-    g_array_sort (nodes, cmp_u64);
+    g_array_sort (nodes, cleave_cmp_u64);
     for (guint k = 0; k < nodes->len; k++)
       {
         guint64 n = g_array_index (nodes, guint64, k), c = chunk_on_layer (in, n, layer);
@@ -1103,7 +1065,7 @@ cleave_graph_ingest (const char           *dir,
       g_autofree char *layers = g_strdup_printf ("%u", in.n_layers);
       g_autofree char *bits = g_strdup_printf ("%u", in.spatial_bits);
 
-      in.ts = now_ns ();
+      in.ts = cleave_now_ns ();
       ts_text = g_strdup_printf ("%" G_GINT64_FORMAT, in.ts);
       if (!begin (&in, error) ||
           !_cleave_graph_meta_set (in.db, path, "format", FORMAT_VERSION, error) ||

@@ -10,20 +10,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cleave-graph-private.h"
+#include "cleave-util.h"
 
 G_DEFINE_QUARK (cleave-lock-error-quark, cleave_lock_error)
-
-static gint64
-now_ns (void)
-{
-  struct timespec t;
-
-  clock_gettime (CLOCK_REALTIME, &t);
-  return (gint64) t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 void
 cleave_lock_info_clear (CleaveLockInfo *info)
@@ -56,7 +47,7 @@ try_acquire (CleaveGraph  *g,
              GError      **error)
 {
   sqlite3_stmt *get = NULL, *put = NULL;
-  gint64 now = now_ns ();
+  gint64 now = cleave_now_ns ();
   gboolean ok = FALSE;
 
   if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
@@ -178,7 +169,7 @@ cleave_lock_renew (CleaveGraph  *g,
 {
   sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
                                               "UPDATE lock SET expires = ? WHERE key = ? AND op = ?", error);
-  gint64 expires = now_ns () + CLEAVE_LOCK_EXPIRY_NS;
+  gint64 expires = cleave_now_ns () + CLEAVE_LOCK_EXPIRY_NS;
   gboolean ok = TRUE;
 
   if (stmt == NULL)
@@ -241,7 +232,7 @@ cleave_lock_list (CleaveGraph  *g,
   sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
                                               "SELECT key, kind, op, expires, indefinite_op FROM lock ORDER BY key", error);
   GArray *out;
-  gint64 now = now_ns ();
+  gint64 now = cleave_now_ns ();
 
   if (stmt == NULL)
     return NULL;

@@ -14,6 +14,7 @@
 #include "algo/cleave-maxflow.h"
 #include "cleave-graph-private.h"
 #include "cleave-node-id.h"
+#include "cleave-util.h"
 
 #define PATH_EPS 1e-6
 
@@ -48,40 +49,11 @@ precondition (GError    **error,
 }
 
 static int
-cmp_u64 (gconstpointer a,
-         gconstpointer b)
-{
-  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static int
 cmp_edge (gconstpointer a,
           gconstpointer b)
 {
   const EdgeChange *x = a, *y = b;
   return x->a != y->a ? (x->a < y->a ? -1 : 1) : (x->b < y->b ? -1 : x->b > y->b);
-}
-
-/* Union-find over indices. */
-static guint
-find (guint *p,
-      guint  x)
-{
-  while (p[x] != x)
-    x = p[x] = p[p[x]];
-  return x;
-}
-
-static void
-unite (guint *p,
-       guint  a,
-       guint  b)
-{
-  a = find (p, a);
-  b = find (p, b);
-  if (a != b)
-    p[MAX (a, b)] = MIN (a, b);
 }
 
 /* A supervoxel's chunk box, to test it against the local box. */
@@ -260,7 +232,7 @@ cleave_multicut_compute (CleaveGraph          *g,
   /* The object's supervoxels in the box, and their joining edges. */
   if (!cleave_graph_get_leaves (g, roots[0], CLEAVE_GRAPH_LATEST, leaves, error))
     return FALSE;
-  g_array_sort (leaves, cmp_u64);
+  g_array_sort (leaves, cleave_cmp_u64);
   for (guint i = 0; i < leaves->len; i++)
     {
       guint64 sv = g_array_index (leaves, guint64, i);
@@ -301,15 +273,15 @@ cleave_multicut_compute (CleaveGraph          *g,
     {
       const EdgeChange *ed = &g_array_index (edges, EdgeChange, e);
       if (isinf (ed->affinity))
-        unite (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1,
+        cleave_uf_union (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1,
                GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1);
     }
   src_seed = g_new (guint, n_src);
   snk_seed = g_new (guint, n_snk);
   for (guint i = 0; i < n_src; i++)
-    src_seed[i] = find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &sources[i])) - 1);
+    src_seed[i] = cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &sources[i])) - 1);
   for (guint j = 0; j < n_snk; j++)
-    snk_seed[j] = find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &sinks[j])) - 1);
+    snk_seed[j] = cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &sinks[j])) - 1);
   for (guint i = 0; i < n_src; i++)
     for (guint j = 0; j < n_snk; j++)
       if (src_seed[i] == snk_seed[j])
@@ -320,10 +292,10 @@ cleave_multicut_compute (CleaveGraph          *g,
           r->kind = CLEAVE_MULTICUT_SV_SPLIT_REQUIRED;
           r->sv_remap = g_array_new (FALSE, FALSE, sizeof (guint64));
           for (guint q = 0; q < n; q++)
-            if (find (p, q) == src_seed[i])
+            if (cleave_uf_find (p, q) == src_seed[i])
               {
                 g_array_append_val (r->sv_remap, g_array_index (local, guint64, q));
-                g_array_append_val (r->sv_remap, g_array_index (local, guint64, find (p, q)));
+                g_array_append_val (r->sv_remap, g_array_index (local, guint64, cleave_uf_find (p, q)));
               }
           return TRUE;
         }
@@ -333,7 +305,7 @@ cleave_multicut_compute (CleaveGraph          *g,
   for (guint i = 0; i < n; i++)
     rep_index[i] = G_MAXUINT;
   for (guint i = 0; i < n; i++)
-    if (find (p, i) == i)
+    if (cleave_uf_find (p, i) == i)
       rep_index[i] = n_reps++;
   {
     g_autofree guint *cp = g_new (guint, n_reps);
@@ -343,18 +315,18 @@ cleave_multicut_compute (CleaveGraph          *g,
     for (guint e = 0; e < edges->len; e++)
       {
         const EdgeChange *ed = &g_array_index (edges, EdgeChange, e);
-        guint a = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
-        guint b = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
-        unite (cp, a, b);
+        guint a = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
+        guint b = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
+        cleave_uf_union (cp, a, b);
       }
     in_comp = g_new0 (gboolean, n_reps);
     for (guint i = 0; i < n_src; i++)
       for (guint j = 0; j < n_snk; j++)
-        if (find (cp, rep_index[src_seed[i]]) != find (cp, rep_index[snk_seed[j]]))
+        if (cleave_uf_find (cp, rep_index[src_seed[i]]) != cleave_uf_find (cp, rep_index[snk_seed[j]]))
           return precondition (error, "source %u and sink %u are not connected inside the box around the points; "
                                "they may be apart already, or joined only far away", i + 1, j + 1);
     for (guint q = 0; q < n_reps; q++)
-      in_comp[q] = find (cp, q) == find (cp, rep_index[src_seed[0]]);
+      in_comp[q] = cleave_uf_find (cp, q) == cleave_uf_find (cp, rep_index[src_seed[0]]);
   }
 
   /* The flow graph over representatives in the component. */
@@ -365,8 +337,8 @@ cleave_multicut_compute (CleaveGraph          *g,
   for (guint e = 0; e < edges->len; e++)
     {
       const EdgeChange *ed = &g_array_index (edges, EdgeChange, e);
-      guint a = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
-      guint b = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
+      guint a = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
+      guint b = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
       Arc arc;
 
       if (a == b || !in_comp[a] || isinf (ed->affinity))
@@ -444,7 +416,7 @@ cleave_multicut_compute (CleaveGraph          *g,
     }
     for (guint i = 0; i < n; i++)
       {
-        guint q = rep_index[find (p, i)];
+        guint q = rep_index[cleave_uf_find (p, i)];
 
         if (!in_comp[q])
           continue;
@@ -467,8 +439,8 @@ cleave_multicut_compute (CleaveGraph          *g,
     for (guint e = 0; e < edges->len; e++)
       {
         const EdgeChange *ed = &g_array_index (edges, EdgeChange, e);
-        guint a = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
-        guint b = rep_index[find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
+        guint a = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1)];
+        guint b = rep_index[cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1)];
 
         if (a != b && in_comp[a] &&
             cleave_maxflow_is_source_side (flow_graph, a) != cleave_maxflow_is_source_side (flow_graph, b))
@@ -525,10 +497,10 @@ still_joined (CleaveGraph   *g,
       guint a = GPOINTER_TO_UINT (g_hash_table_lookup (index, &e->a)), b = GPOINTER_TO_UINT (g_hash_table_lookup (index, &e->b));
 
       if (e->active && a && b)
-        unite (p, a - 1, b - 1);
+        cleave_uf_union (p, a - 1, b - 1);
     }
-  *joined = find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, source)) - 1) ==
-            find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, sink)) - 1);
+  *joined = cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, source)) - 1) ==
+            cleave_uf_find (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, sink)) - 1);
   return TRUE;
 }
 

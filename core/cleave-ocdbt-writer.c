@@ -14,13 +14,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleave-fault.h"
 #include "cleave-ocdbt-btree.h"
 #include "cleave-ocdbt-private.h"
 #include "cleave-ocdbt-vtree.h"
+#include "cleave-util.h"
 
 #define LOCK_NAME "manifest.ocdbt.cleave-lock"
 #define TMP_NAME  "manifest.ocdbt.cleave-tmp"
@@ -67,15 +67,6 @@ cleave_ocdbt_config_init_default (CleaveOcdbtConfig *config)
   config->version_tree_arity_log2 = 4;
   config->compression = 1;
   config->zstd_level = 0;
-}
-
-static guint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
 }
 
 static gboolean
@@ -587,7 +578,7 @@ cleave_ocdbt_txn_commit (CleaveOcdbtTxn *txn,
   io.config = &m->config;
 
   version.generation = latest.generation + 1;
-  version.commit_time = MAX (now_ns (), latest.commit_time + 1);
+  version.commit_time = MAX ((guint64) cleave_now_ns (), latest.commit_time + 1);
   if (!cleave_ocdbt_btree_apply (&io, &latest, (CleaveOcdbtKeyValue *) puts->data, puts->len,
                                  (CleaveOcdbtRange *) ranges->data, ranges->len, &version, error))
     goto unlock;
@@ -666,7 +657,7 @@ cleave_ocdbt_create (const char              *dir,
                    "%s: already an OCDBT store", dir);
       return NULL;
     }
-  first.commit_time = now_ns ();
+  first.commit_time = (guint64) cleave_now_ns ();
   m.versions = g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersion));
   m.version_nodes = g_array_new (FALSE, TRUE, sizeof (CleaveOcdbtVersionNodeRef));
   g_array_append_val (m.versions, first);

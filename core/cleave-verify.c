@@ -13,6 +13,7 @@
 #include "cleave-graph-private.h"
 #include "cleave-node-id.h"
 #include "cleave-parallel.h"
+#include "cleave-util.h"
 
 typedef struct
 {
@@ -99,16 +100,8 @@ check_l2 (CleaveGraph *g,
 
       if (!e->active || !a || !b)
         continue;
-      a--, b--;
-      while (p[a] != a)
-        a = p[a];
-      while (p[b] != b)
-        b = p[b];
-      if (a != b)
-        {
-          p[MAX (a, b)] = MIN (a, b);
-          pieces--;
-        }
+      if (cleave_uf_union (p, a - 1, b - 1))
+        pieces--;
     }
   if (pieces != 1)
     report (r, "layer-2 node %" G_GUINT64_FORMAT " is %u disconnected pieces, not one", node, pieces);
