@@ -52,30 +52,6 @@ static GOptionEntry lookup_entries[] = {
   { NULL }
 };
 
-/* "X,Y,Z" with integers (negative allowed). */
-static gboolean
-parse_triple (const char *text,
-              const char *what,
-              gint64      out[3],
-              GError    **error)
-{
-  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
-
-  if (g_strv_length (parts) != 3)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s '%s': expected X,Y,Z", what, text);
-      return FALSE;
-    }
-  for (guint i = 0; i < 3; i++)
-    if (!g_ascii_string_to_signed (g_strstrip (parts[i]), 10, G_MININT64 / 4, G_MAXINT64 / 4, &out[i], NULL))
-      {
-        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s '%s': '%s' is not an integer",
-                     what, text, parts[i]);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 static void
 progress (const char *phase,
           double      fraction,
@@ -98,13 +74,13 @@ run_demo (const CleavectlCommand *command,
   cleave_demo_params_init (&p);
   if (opt_size)
     {
-      if (!parse_triple (opt_size, "--size", v, &error))
+      if (!cleavectl_parse_triple (opt_size, "--size", v, &error))
         return cleavectl_usage_error (command, "%s", error->message);
       memcpy (p.size, v, sizeof v);
     }
   if (opt_chunk)
     {
-      if (!parse_triple (opt_chunk, "--chunk", v, &error))
+      if (!cleavectl_parse_triple (opt_chunk, "--chunk", v, &error))
         return cleavectl_usage_error (command, "%s", error->message);
       for (guint i = 0; i < 3; i++)
         p.chunk[i] = (guint) CLAMP (v[i], 0, G_MAXUINT);
@@ -250,7 +226,7 @@ run_seg_read (const CleavectlCommand *command,
   halves = g_strsplit (opt_box, ":", -1);
   if (g_strv_length (halves) != 2)
     return cleavectl_usage_error (command, "--box '%s': expected X0,Y0,Z0:X1,Y1,Z1", opt_box);
-  if (!parse_triple (halves[0], "--box", lo, &error) || !parse_triple (halves[1], "--box", hi, &error))
+  if (!cleavectl_parse_triple (halves[0], "--box", lo, &error) || !cleavectl_parse_triple (halves[1], "--box", hi, &error))
     return cleavectl_usage_error (command, "%s", error->message);
   if (opt_mip < 0)
     return cleavectl_usage_error (command, "--mip must not be negative");
@@ -313,7 +289,7 @@ run_seg_lookup (const CleavectlCommand *command,
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   for (guint i = 1; i < n_args; i++)
-    if (!parse_triple (args[i], "coordinate", xyz + 3 * (i - 1), &error))
+    if (!cleavectl_parse_triple (args[i], "coordinate", xyz + 3 * (i - 1), &error))
       return cleavectl_usage_error (command, "%s", error->message);
   if (opt_mip < 0)
     return cleavectl_usage_error (command, "--mip must not be negative");

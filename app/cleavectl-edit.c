@@ -45,27 +45,6 @@ user (void)
   return opt_user ? opt_user : g_get_user_name ();
 }
 
-static gboolean
-parse_point (const char *text,
-             gint64      out[3],
-             GError    **error)
-{
-  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
-
-  if (g_strv_length (parts) != 3)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "'%s': expected X,Y,Z", text);
-      return FALSE;
-    }
-  for (guint i = 0; i < 3; i++)
-    if (!g_ascii_string_to_signed (g_strstrip (parts[i]), 10, G_MININT64 / 4, G_MAXINT64 / 4, &out[i], NULL))
-      {
-        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "'%s': '%s' is not an integer", text, parts[i]);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 static void
 print_result (const CleaveEditResult *r)
 {
@@ -107,7 +86,7 @@ run_merge (const CleavectlCommand *command,
   gint64 xyz[6];
   guint64 sv[2];
 
-  if (!parse_point (args[1], xyz, &error) || !parse_point (args[2], xyz + 3, &error))
+  if (!cleavectl_parse_triple (args[1], "point", xyz, &error) || !cleavectl_parse_triple (args[2], "point", xyz + 3, &error))
     return cleavectl_usage_error (command, "%s", error->message);
   ds = cleave_dataset_open (args[0], &error);
   if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
@@ -385,11 +364,11 @@ run_split (const CleavectlCommand *command,
   if (n_src == 0 || n_snk == 0)
     return cleavectl_usage_error (command, "give at least one --source and one --sink");
   for (guint i = 0; i < n_src; i++)
-    if (!parse_point (opt_sources[i], src + 3 * i, &error))
-      return cleavectl_usage_error (command, "--source %s", error->message);
+    if (!cleavectl_parse_triple (opt_sources[i], "--source", src + 3 * i, &error))
+      return cleavectl_usage_error (command, "%s", error->message);
   for (guint i = 0; i < n_snk; i++)
-    if (!parse_point (opt_sinks[i], snk + 3 * i, &error))
-      return cleavectl_usage_error (command, "--sink %s", error->message);
+    if (!cleavectl_parse_triple (opt_sinks[i], "--sink", snk + 3 * i, &error))
+      return cleavectl_usage_error (command, "%s", error->message);
   ds = cleave_dataset_open (args[0], &error);
   if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
     return cleavectl_fail (command, error);

@@ -68,3 +68,27 @@ cleavectl_print_json (JsonNode *node)
   fputs (text, stdout);
   fputc ('\n', stdout);
 }
+
+/* "X,Y,Z" with integers (negative allowed). */
+gboolean
+cleavectl_parse_triple (const char *text,
+                        const char *what,
+                        gint64      out[3],
+                        GError    **error)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  if (g_strv_length (parts) != 3)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s '%s': expected X,Y,Z", what, text);
+      return FALSE;
+    }
+  for (guint i = 0; i < 3; i++)
+    if (!g_ascii_string_to_signed (g_strstrip (parts[i]), 10, G_MININT64 / 4, G_MAXINT64 / 4, &out[i], NULL))
+      {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s '%s': '%s' is not an integer",
+                     what, text, parts[i]);
+        return FALSE;
+      }
+  return TRUE;
+}

@@ -47,6 +47,11 @@ int  cleavectl_usage_error (const CleavectlCommand *command,
                             const char             *format,
                             ...) G_GNUC_PRINTF (2, 3);
 void cleavectl_print_json  (JsonNode               *node);
+/* "X,Y,Z" integers (negative allowed); @what names it in the error. */
+gboolean cleavectl_parse_triple (const char        *text,
+                                 const char        *what,
+                                 gint64             out[3],
+                                 GError           **error);
 
 extern const CleavectlCommand cleavectl_cmd_version;
 extern const CleavectlCommand cleavectl_cmd_kv_ls;
