@@ -46,7 +46,20 @@ user (void)
 }
 
 static void
-print_result (const CleaveEditResult *r)
+add_ids (JsonBuilder *b,
+         const char  *name,
+         GArray      *ids)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; ids && i < ids->len; i++)
+    json_builder_add_int_value (b, (gint64) g_array_index (ids, guint64, i));
+  json_builder_end_array (b);
+}
+
+static void
+print_result (const CleaveEditResult *r,
+              gboolean                split)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -64,11 +77,15 @@ print_result (const CleaveEditResult *r)
   json_builder_add_int_value (b, (gint64) r->op_id);
   json_builder_set_member_name (b, "status");
   json_builder_add_string_value (b, cleave_op_status_name (r->status));
-  json_builder_set_member_name (b, "new_roots");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->new_roots->len; i++)
-    json_builder_add_int_value (b, (gint64) g_array_index (r->new_roots, guint64, i));
-  json_builder_end_array (b);
+  add_ids (b, "new_roots", r->new_roots);
+  if (split)
+    {
+      json_builder_set_member_name (b, "removed_edges");
+      json_builder_add_int_value (b, r->n_deactivated);
+      /* Supervoxel splits come with the next issue. */
+      json_builder_set_member_name (b, "sv_split");
+      json_builder_add_boolean_value (b, FALSE);
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   cleavectl_print_json (root);
@@ -94,7 +111,7 @@ run_merge (const CleavectlCommand *command,
   if (!cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, xyz, 2, sv, &error) ||
       !cleave_edit_merge (graph, sv[0], sv[1], xyz, xyz + 3, user (), &r, &error))
     return cleavectl_fail (command, error);
-  print_result (&r);
+  print_result (&r, FALSE);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -115,7 +132,7 @@ run_revert (const CleavectlCommand *command,
     return cleavectl_fail (command, error);
   if (!(undo ? cleave_edit_undo : cleave_edit_redo) (graph, op, user (), &r, &error))
     return cleavectl_fail (command, error);
-  print_result (&r);
+  print_result (&r, FALSE);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -133,18 +150,6 @@ run_redo (const CleavectlCommand *command,
           guint                   n_args)
 {
   return run_revert (command, args, FALSE);
-}
-
-static void
-add_ids (JsonBuilder *b,
-         const char  *name,
-         GArray      *ids)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; ids && i < ids->len; i++)
-    json_builder_add_int_value (b, (gint64) g_array_index (ids, guint64, i));
-  json_builder_end_array (b);
 }
 
 static void
@@ -375,52 +380,23 @@ run_split (const CleavectlCommand *command,
   if (!cleave_edit_split (graph, cleave_dataset_get_seg (ds), src, n_src, snk, n_snk, opt_preview, user (), &cut, &r, &error))
     return cleavectl_fail (command, error);
 
-  if (opt_preview)
+  if (!opt_preview)
     {
-      if (!cleavectl_json)
-        {
-          printf ("source side: %u supervoxels; sink side: %u supervoxels; cut value %.4f%s\n",
-                  cut.source_svs->len, cut.sink_svs->len, cut.cut_value, cut.illegal ? "; illegal (it only isolates the points)" : "");
-          return CLEAVECTL_EXIT_OK;
-        }
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "source_svs");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < cut.source_svs->len; i++)
-        json_builder_add_int_value (b, (gint64) g_array_index (cut.source_svs, guint64, i));
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "sink_svs");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < cut.sink_svs->len; i++)
-        json_builder_add_int_value (b, (gint64) g_array_index (cut.sink_svs, guint64, i));
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "illegal");
-      json_builder_add_boolean_value (b, cut.illegal);
-      json_builder_end_object (b);
+      print_result (&r, TRUE);
+      return CLEAVECTL_EXIT_OK;
     }
-  else
+  if (!cleavectl_json)
     {
-      if (!cleavectl_json)
-        {
-          print_result (&r);
-          return CLEAVECTL_EXIT_OK;
-        }
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "op_id");
-      json_builder_add_int_value (b, (gint64) r.op_id);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, cleave_op_status_name (r.status));
-      json_builder_set_member_name (b, "new_roots");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < r.new_roots->len; i++)
-        json_builder_add_int_value (b, (gint64) g_array_index (r.new_roots, guint64, i));
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "removed_edges");
-      json_builder_add_int_value (b, r.n_deactivated);
-      json_builder_set_member_name (b, "sv_split");
-      json_builder_add_boolean_value (b, FALSE);
-      json_builder_end_object (b);
+      printf ("source side: %u supervoxels; sink side: %u supervoxels; cut value %.4f%s\n",
+              cut.source_svs->len, cut.sink_svs->len, cut.cut_value, cut.illegal ? "; illegal (it only isolates the points)" : "");
+      return CLEAVECTL_EXIT_OK;
     }
+  json_builder_begin_object (b);
+  add_ids (b, "source_svs", cut.source_svs);
+  add_ids (b, "sink_svs", cut.sink_svs);
+  json_builder_set_member_name (b, "illegal");
+  json_builder_add_boolean_value (b, cut.illegal);
+  json_builder_end_object (b);
   {
     g_autoptr(JsonNode) root = json_builder_get_root (b);
     cleavectl_print_json (root);
