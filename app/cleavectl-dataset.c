@@ -18,6 +18,7 @@
 #include "cleave-dataset.h"
 #include "cleave-demo.h"
 #include "cleave-graph.h"
+#include "cleave-ingest.h"
 #include "cleave-import.h"
 
 static char *opt_size;
@@ -90,7 +91,7 @@ run_demo (const CleavectlCommand *command,
   p.seed = (guint64) opt_seed;
   if (!cleave_demo_create (args[0], &p, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
     return cleavectl_fail (command, error);
-  if (!cleave_graph_ingest (args[0], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+  if (!cleave_ingest (args[0], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
     return cleavectl_fail (command, error);
   g_printerr ("%s: demo dataset ready (details in %s/demo.json)\n", args[0], args[0]);
   return CLEAVECTL_EXIT_OK;
@@ -460,7 +461,7 @@ run_ingest (const CleavectlCommand *command,
 {
   g_autoptr(GError) error = NULL;
 
-  if (!cleave_graph_ingest (args[0], opt_force, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+  if (!cleave_ingest (args[0], opt_force, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
     return cleavectl_fail (command, error);
   g_printerr ("%s: graph ready\n", args[0]);
   return CLEAVECTL_EXIT_OK;

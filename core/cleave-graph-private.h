@@ -15,6 +15,9 @@
 
 G_BEGIN_DECLS
 
+/* The layout version written into a graph's meta. */
+#define CLEAVE_GRAPH_FORMAT_VERSION "1"
+
 struct _CleaveGraph
 {
   char            *path;
@@ -29,6 +32,10 @@ struct _CleaveGraph
   gint64           cached_version;
 };
 
+char         *_cleave_graph_path        (const char   *dataset_dir);
+sqlite3      *_cleave_graph_open_db     (const char   *path,
+                                         gboolean      create,
+                                         GError      **error);
 gboolean      _cleave_graph_db_error    (sqlite3      *db,
                                          const char   *path,
                                          const char   *doing,

@@ -79,22 +79,6 @@ gboolean      cleave_graph_get_leaves  (CleaveGraph      *graph,
                                         GArray           *out,
                                         GError          **error);
 
-/* Ingest: progress is a phase and a fraction. */
-typedef void (*CleaveIngestProgress) (const char *phase,
-                                      double      fraction,
-                                      gpointer    user_data);
-
-/* Builds DATASET/graph.sqlite from the dataset's supervoxels, edges and
- * initial agglomeration (the demo's files). Works chunk by chunk, each in
- * its own transaction marked done, so an ingest that was killed resumes
- * where it stopped and never duplicates. A finished graph is not replaced
- * unless @force. Ends with a check that every supervoxel has a root. */
-gboolean      cleave_graph_ingest      (const char           *dataset_dir,
-                                        gboolean              force,
-                                        CleaveIngestProgress  progress,
-                                        gpointer              user_data,
-                                        GError              **error);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleaveGraph, cleave_graph_free)
 
 G_END_DECLS

@@ -69,3 +69,18 @@ cleave_node_id_segment (guint64 id,
 {
   return id & cleave_node_id_segment_limit (bits);
 }
+
+guint64
+cleave_node_chunk_on_layer (guint64 node,
+                            guint   layer,
+                            guint   n_layers,
+                            guint   spatial_bits)
+{
+  guint from = MAX (2, cleave_node_id_layer (node));
+  guint64 c[3];
+
+  cleave_node_id_chunk (node, cleave_node_bits_per_axis (from, n_layers, spatial_bits), c);
+  for (guint k = 0; k < 3; k++)
+    c[k] >>= (layer - from);
+  return cleave_node_id_make (layer, cleave_node_bits_per_axis (layer, n_layers, spatial_bits), c[0], c[1], c[2], 0);
+}

@@ -35,5 +35,11 @@ void    cleave_node_id_chunk      (guint64 id,
 guint64 cleave_node_id_segment    (guint64 id,
                                    guint   bits);
 guint64 cleave_node_id_segment_limit (guint bits);
+/* The chunk id (segment 0) on @layer of a node of that layer or below:
+ * its layer-2 chunk coordinates divided by 2^(layer - 2). */
+guint64 cleave_node_chunk_on_layer (guint64 node,
+                                    guint   layer,
+                                    guint   n_layers,
+                                    guint   spatial_bits);
 
 G_END_DECLS

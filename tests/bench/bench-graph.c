@@ -13,6 +13,7 @@
 #include "cleave-demo.h"
 #include "cleave-edit.h"
 #include "cleave-graph.h"
+#include "cleave-ingest.h"
 #include "cleave-multicut.h"
 #include "cleave-test.h"
 
@@ -84,7 +85,7 @@ main (int    argc,
 
   /* Ingest, rebuilt from scratch, and a plain bulk insert of as many rows. */
   t0 = now ();
-  if (!cleave_graph_ingest (dir, TRUE, NULL, NULL, &error))
+  if (!cleave_ingest (dir, TRUE, NULL, NULL, &error))
     g_error ("%s", error->message);
   t_ingest = now () - t0;
   svs = all_svs (dir);
@@ -115,7 +116,7 @@ main (int    argc,
     sqlite3_close (db);
     g_print ("1. ingest of the default demo (512x512x128 = %.1f MVx, %u supervoxels, 5 layers):\n",
              512.0 * 512 * 128 / 1e6, svs->len);
-    g_print ("   cleave_graph_ingest:               %8.1f ms   %8.1f MVx/s\n", t_ingest * 1e3,
+    g_print ("   cleave_ingest:               %8.1f ms   %8.1f MVx/s\n", t_ingest * 1e3,
              512.0 * 512 * 128 / 1e6 / t_ingest);
     g_print ("   bulk insert of %u rows (ref):   %8.1f ms\n", rows, t_ref * 1e3);
     g_print ("   ratio ref / ingest: %.3fx\n", t_ref / t_ingest);

@@ -13,6 +13,7 @@
 #include "cleave-demo.h"
 #include "cleave-edit.h"
 #include "cleave-graph.h"
+#include "cleave-ingest.h"
 #include "cleave-lock.h"
 #include "cleave-node-id.h"
 #include "cleave-test.h"
@@ -34,7 +35,7 @@ make_dataset (const char *tmp,
   p.seed = seed;
   g_assert_true (cleave_demo_create (dir, &p, NULL, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (cleave_graph_ingest (dir, FALSE, NULL, NULL, &error));
+  g_assert_true (cleave_ingest (dir, FALSE, NULL, NULL, &error));
   g_assert_no_error (error);
   return dir;
 }
