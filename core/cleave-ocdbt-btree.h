@@ -16,7 +16,7 @@
 
 #pragma once
 
-#include "cleave-ocdbt-format.h"
+#include "cleave-ocdbt-encode.h"
 
 G_BEGIN_DECLS
 

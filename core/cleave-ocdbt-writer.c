@@ -6,6 +6,7 @@
 
 #define G_LOG_DOMAIN "cleave-ocdbt"
 
+#include "cleave-ocdbt-encode.h"
 #include "cleave-ocdbt-writer.h"
 
 #include <errno.h>

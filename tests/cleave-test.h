@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#include "cleave-ocdbt-format.h"
+#include "cleave-ocdbt-encode.h"
 
 G_BEGIN_DECLS
 

@@ -21,6 +21,7 @@
 
 #define G_LOG_DOMAIN "bench-ocdbt"
 
+#include "cleave-ocdbt-encode.h"
 #include "cleave-ocdbt.h"
 #include "cleave-ocdbt-format.h"
 #include "cleave-ocdbt-writer.h"

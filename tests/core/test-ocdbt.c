@@ -9,6 +9,7 @@
  */
 
 #include "cleave-bytes.h"
+#include "cleave-ocdbt-encode.h"
 #include "cleave-ocdbt.h"
 #include "cleave-test.h"
 
