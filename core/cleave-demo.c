@@ -476,7 +476,6 @@ static guint8
 image_value (const guint32 *object,
              gsize          sx,
              gsize          sy,
-             gsize          sz,
              gsize          x,
              gsize          y,
              gsize          z,
@@ -496,7 +495,6 @@ image_value (const guint32 *object,
     membrane = TRUE;
   else if (y + 1 < sy && object[i + sx] != o)
     membrane = TRUE;
-  (void) sz;
   v = membrane ? 55 : o != 0 ? 175 : 118;
   v += noise + (o != 0 && !membrane ? (int) (hash64 (o) % 21) - 10 : 0);
   return (guint8) CLAMP (v, 0, 255);
@@ -879,7 +877,7 @@ cleave_demo_create (const char             *dir,
   for (gsize z = 0; z < sz; z++)
     for (gsize y = 0; y < sy; y++)
       for (gsize x = 0; x < sx; x++)
-        image[(z * sy + y) * sx + x] = image_value (object, sx, sy, sz, x, y, z, p->seed);
+        image[(z * sy + y) * sx + x] = image_value (object, sx, sy, x, y, z, p->seed);
 
   seg_info = pyramid_info (p, TRUE);
   image_info = pyramid_info (p, FALSE);

@@ -829,6 +829,8 @@ cleave_edit_remove_edges (CleaveGraph      *g,
                           GError          **error)
 {
   g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  g_autoptr(GHashTable) found = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
+  g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   OpSpec spec = { kind, user, inputs, 0, 0 };
 
   memset (result, 0, sizeof *result);
@@ -841,11 +843,12 @@ cleave_edit_remove_edges (CleaveGraph      *g,
     {
       EdgeChange c = { MIN (pairs[2 * i], pairs[2 * i + 1]), MAX (pairs[2 * i], pairs[2 * i + 1]),
                        CLEAVE_EDGE_IN_CHUNK, 0, 0, FALSE };
-      g_autoptr(GHashTable) found = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
+      guint64 chunk = _cleave_graph_chunk_on_layer (g, c.a, 2);
       EdgeChange *cur;
 
-      /* Keep the edge's kind, affinity and area: only its state changes. */
-      if (!_cleave_graph_chunk_edges (g, _cleave_graph_chunk_on_layer (g, c.a, 2), found, error))
+      /* Keep the edge's kind, affinity and area: only its state changes.
+       * Each chunk's edges are read once, however many cut edges it holds. */
+      if (g_hash_table_add (chunks, g_memdup2 (&chunk, 8)) && !_cleave_graph_chunk_edges (g, chunk, found, error))
         return FALSE;
       cur = g_hash_table_lookup (found, &c);
       if (cur == NULL || !cur->active)

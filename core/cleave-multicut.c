@@ -168,7 +168,7 @@ cleave_multicut_compute (CleaveGraph          *g,
   g_autoptr(GHashTable) all_edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
   g_autoptr(GArray) edges = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
   g_autoptr(GPtrArray) adj = NULL;
-  g_autoptr(CleaveMaxflow) mf = NULL;
+  gsize n_arcs = 0;
   g_autofree guint64 *roots = NULL;
   g_autofree guint *p = NULL;
   g_autofree guint *rep_index = NULL;
@@ -330,7 +330,6 @@ cleave_multicut_compute (CleaveGraph          *g,
   }
 
   /* The flow graph over representatives in the component. */
-  mf = cleave_maxflow_new (n_reps, edges->len);
   adj = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   for (guint q = 0; q < n_reps; q++)
     g_ptr_array_add (adj, g_array_new (FALSE, FALSE, sizeof (Arc)));
@@ -345,7 +344,7 @@ cleave_multicut_compute (CleaveGraph          *g,
         continue;
       finite += MAX (ed->affinity, 0);
       arc.cap = MAX (ed->affinity, 0);
-      arc.edge = cleave_maxflow_add_edge (mf, a, b, 0, 0);   /* capacities set below */
+      arc.edge = n_arcs++;   /* capacities are known once the paths are */
       arc.to = b;
       g_array_append_val (adj->pdata[a], arc);
       arc.to = a;
@@ -356,7 +355,7 @@ cleave_multicut_compute (CleaveGraph          *g,
   /* Paths inside each team are not cut (the reference's path
    * augmentation): without them the cheapest cut often just isolates a seed. */
   {
-    gsize n_mf_edges = cleave_maxflow_get_n_edges (mf);
+    gsize n_mf_edges = n_arcs;
     g_autofree guint *ss = g_new (guint, n_src);
     g_autofree guint *ks = g_new (guint, n_snk);
     g_autoptr(CleaveMaxflow) flow_graph = cleave_maxflow_new (n_reps, n_mf_edges);
