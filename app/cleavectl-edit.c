@@ -18,6 +18,7 @@
 #include "cleave-graph.h"
 #include "cleave-lock.h"
 #include "cleave-multicut.h"
+#include "cleave-node-id.h"
 #include "cleave-verify.h"
 
 static char *opt_user;
@@ -253,6 +254,21 @@ run_locks (const CleavectlCommand *command,
       const CleaveLockInfo *l = &g_array_index (locks, CleaveLockInfo, i);
       g_autofree char *expires = l->expires ? cleave_ocdbt_format_time ((guint64) l->expires) : NULL;
       const char *key = strchr (l->key, ':') ? strchr (l->key, ':') + 1 : l->key;
+      gint64 coords[3] = { 0 };
+      guint64 chunk_id;
+      gboolean have_coords = FALSE;
+
+      if (cleave_lock_key_l2chunk (l->key, &chunk_id))
+        {
+          guint64 c[3];
+
+          cleave_node_id_chunk (chunk_id, cleave_graph_chunk_bits (graph, 2), c);
+          for (guint a = 0; a < 3; a++)
+            coords[a] = (gint64) c[a];
+          have_coords = TRUE;
+        }
+      else
+        have_coords = cleave_lock_key_downsample (l->key, coords);
 
       /* One entry per held cell: temporal, then indefinite. */
       for (guint cell = 0; cell < 2; cell++)
@@ -263,8 +279,13 @@ run_locks (const CleavectlCommand *command,
             continue;
           if (!cleavectl_json)
             {
-              printf ("%s\t%s\top %" G_GUINT64_FORMAT "\t%s\n", l->kind, key, op,
-                      cell == 0 ? expires : "indefinite");
+              g_autofree char *where = have_coords
+                ? g_strdup_printf ("\t%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+                                   coords[0], coords[1], coords[2])
+                : NULL;
+
+              printf ("%s\t%s\top %" G_GUINT64_FORMAT "\t%s%s\n", l->kind, key, op,
+                      cell == 0 ? expires : "indefinite", where ? where : "");
               continue;
             }
           json_builder_begin_object (b);
@@ -282,7 +303,15 @@ run_locks (const CleavectlCommand *command,
           else
             json_builder_add_null_value (b);
           json_builder_set_member_name (b, "chunk");
-          json_builder_add_null_value (b);
+          if (have_coords)
+            {
+              json_builder_begin_array (b);
+              for (guint a = 0; a < 3; a++)
+                json_builder_add_int_value (b, coords[a]);
+              json_builder_end_array (b);
+            }
+          else
+            json_builder_add_null_value (b);
           json_builder_end_object (b);
         }
     }

@@ -8,9 +8,11 @@
 
 #include "cleave-lock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleave-bytes.h"
 #include "cleave-graph-private.h"
 #include "cleave-util.h"
 
@@ -27,6 +29,99 @@ char *
 cleave_lock_root_key (guint64 root)
 {
   return g_strdup_printf ("root:%" G_GUINT64_FORMAT, root);
+}
+
+/* The reference takes blake2b's first 2 bytes; any well-mixed hash does
+ * the job of scattering keys, and crc32c is already here. */
+static guint16
+key_hash (const guint8 *bytes,
+          gsize         n)
+{
+  return (guint16) (cleave_crc32c (bytes, n) >> 16);
+}
+
+static char *
+hex_key (const char   *ns,
+         const guint8 *bytes,
+         gsize         n)
+{
+  GString *s = g_string_new (ns);
+  guint16 h = key_hash (bytes, n);
+
+  g_string_append_printf (s, ":%04x", h);
+  for (gsize i = 0; i < n; i++)
+    g_string_append_printf (s, "%02x", bytes[i]);
+  return g_string_free (s, FALSE);
+}
+
+char *
+cleave_lock_l2chunk_key (guint64 chunk_id)
+{
+  guint64 be = GUINT64_TO_BE (chunk_id);
+
+  return hex_key ("l2chunk", (const guint8 *) &be, 8);
+}
+
+char *
+cleave_lock_downsample_key (const gint64 block[3])
+{
+  guint64 be[3];
+
+  for (guint a = 0; a < 3; a++)
+    be[a] = GUINT64_TO_BE ((guint64) block[a]);
+  return hex_key ("downsample", (const guint8 *) be, sizeof be);
+}
+
+/* Parses NS:HHHH followed by @n hex bytes, checking the hash. */
+static gboolean
+parse_hex_key (const char *key,
+               const char *ns,
+               guint8     *bytes,
+               gsize       n)
+{
+  gsize ns_len = strlen (ns);
+  const char *p;
+  unsigned h;
+
+  if (strncmp (key, ns, ns_len) != 0 || key[ns_len] != ':' || strlen (key) != ns_len + 1 + 4 + 2 * n)
+    return FALSE;
+  p = key + ns_len + 1;
+  if (sscanf (p, "%4x", &h) != 1)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    {
+      int hi = g_ascii_xdigit_value (p[4 + 2 * i]), lo = g_ascii_xdigit_value (p[5 + 2 * i]);
+
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      bytes[i] = (guint8) (hi << 4 | lo);
+    }
+  return h == key_hash (bytes, n);
+}
+
+gboolean
+cleave_lock_key_l2chunk (const char *key,
+                         guint64    *chunk_id)
+{
+  guint64 be;
+
+  if (!parse_hex_key (key, "l2chunk", (guint8 *) &be, 8))
+    return FALSE;
+  *chunk_id = GUINT64_FROM_BE (be);
+  return TRUE;
+}
+
+gboolean
+cleave_lock_key_downsample (const char *key,
+                            gint64      block[3])
+{
+  guint64 be[3];
+
+  if (!parse_hex_key (key, "downsample", (guint8 *) be, sizeof be))
+    return FALSE;
+  for (guint a = 0; a < 3; a++)
+    block[a] = (gint64) GUINT64_FROM_BE (be[a]);
+  return TRUE;
 }
 
 static int

@@ -40,7 +40,19 @@ typedef struct
 
 void     cleave_lock_info_clear   (CleaveLockInfo *info);
 
+/* Row keys, kept apart by namespace as the reference's (§3): a root id;
+ * an L2 chunk id behind a 2-byte hash of it (so neighbouring chunks do not
+ * sort together); a downsample block's coordinates behind a 2-byte hash.
+ * Bytes are written in hex so `cleavectl locks` and sqlite3 can show them. */
 char    *cleave_lock_root_key     (guint64          root);
+char    *cleave_lock_l2chunk_key  (guint64          chunk_id);
+char    *cleave_lock_downsample_key (const gint64   block[3]);
+/* The chunk id of an l2chunk key, or the block of a downsample key; FALSE
+ * for any other key. */
+gboolean cleave_lock_key_l2chunk  (const char      *key,
+                                   guint64         *chunk_id);
+gboolean cleave_lock_key_downsample (const char    *key,
+                                   gint64           block[3]);
 
 /* Takes the temporal cells of @keys for @op; fails (LOCKED, naming the key
  * and its holder) if another op holds either cell of any of them, after

@@ -196,6 +196,40 @@ test_random_sequences (void)
     run_sequence (seed);
 }
 
+/* Row keys round-trip, are distinct per chunk or block, and their hash
+ * prefix scatters neighbours (the reference's test_hash_prefix_scatters). */
+static void
+test_lock_keys (void)
+{
+  g_autoptr(GHashTable) firsts = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr(GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint64 c = 0; c < 256; c++)
+    {
+      char *key = cleave_lock_l2chunk_key (c);
+      guint64 back = G_MAXUINT64;
+      gint64 block[3] = { (gint64) c % 7, (gint64) c / 7, 0 }, bback[3];
+      char *bkey = cleave_lock_downsample_key (block);
+      unsigned h;
+
+      g_assert_true (cleave_lock_key_l2chunk (key, &back));
+      g_assert_cmpuint (back, ==, c);
+      g_assert_false (cleave_lock_key_downsample (key, bback));
+      g_assert_true (cleave_lock_key_downsample (bkey, bback));
+      g_assert_cmpint (bback[0], ==, block[0]);
+      g_assert_cmpint (bback[1], ==, block[1]);
+      g_assert_false (cleave_lock_key_l2chunk (bkey, &back));
+      g_assert_cmpint (sscanf (key + strlen ("l2chunk:"), "%2x", &h), ==, 1);
+      g_hash_table_add (firsts, GUINT_TO_POINTER (h));
+      g_assert_true (g_hash_table_add (keys, key));
+      g_assert_true (g_hash_table_add (keys, bkey));
+    }
+  g_assert_cmpuint (g_hash_table_size (firsts), >, 128);
+  /* A key with a wrong hash is not taken for a chunk key. */
+  g_assert_false (cleave_lock_key_l2chunk ("l2chunk:00000000000000000001", &(guint64) { 0 }));
+  g_assert_false (cleave_lock_key_l2chunk ("root:5", &(guint64) { 0 }));
+}
+
 /* A held root lock stops another op on that object with a clear error;
  * the edit is not half-done. */
 static void
@@ -260,5 +294,6 @@ main (int    argc,
   cleave_test_init (&argc, &argv);
   g_test_add_func ("/edit/random-sequences", test_random_sequences);
   g_test_add_func ("/edit/locked-root", test_locked_root);
+  g_test_add_func ("/lock/keys", test_lock_keys);
   return g_test_run ();
 }
