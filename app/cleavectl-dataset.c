@@ -430,7 +430,12 @@ run_import (const CleavectlCommand *command,
 
   if (!cleave_import (args[0], opt_image, args[1], import_progress, NULL, &error))
     return cleavectl_fail (command, error);
-  g_printerr ("%s: imported\n", args[1]);
+  /* The labels are the initial objects; the dataset is ready to edit. A
+   * failed graph leaves the imported volumes, and `cleavectl ingest`
+   * picks up from there. */
+  if (!cleave_ingest (args[1], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+    return cleavectl_fail (command, error);
+  g_printerr ("%s: imported; graph ready\n", args[1]);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -440,7 +445,10 @@ const CleavectlCommand cleavectl_cmd_import = {
   .summary = "Create a dataset from a plain-file precomputed segmentation (and image)",
   .description = "SRC_SEG is a directory with an info file and unsharded raw or compressed_segmentation chunks,\n"
                  "as neuroglancer and cloud-volume write them (NAME.gz chunk files are read too). Every scale is\n"
-                 "copied, keeping its voxel_offset. Progress goes to standard error.",
+                 "copied, keeping its voxel_offset. Each label's piece in each chunk becomes a supervoxel with its\n"
+                 "own layer-1 id (agglomeration.tsv maps them back), and the graph is built: contact edges from\n"
+                 "6-connected faces, affinities from the image's intensity on them (from contact area without an\n"
+                 "image), the labels as the initial objects. Progress goes to standard error.",
   .entries = import_entries,
   .min_args = 2,
   .max_args = 2,

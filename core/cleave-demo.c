@@ -972,8 +972,8 @@ cleave_demo_create (const char             *dir,
 
         g_string_append_printf (agg, "%" G_GUINT64_FORMAT "\t%u\n", id, cleave_uf_find (uf, pc));
       }
-    if (!write_text (dir, "demo-edges.tsv", edges->str, edges->len, error) ||
-        !write_text (dir, "demo-agglomeration.tsv", agg->str, agg->len, error))
+    if (!write_text (dir, "edges.tsv", edges->str, edges->len, error) ||
+        !write_text (dir, "agglomeration.tsv", agg->str, agg->len, error))
       goto out;
 
     json_builder_begin_object (b);
@@ -986,9 +986,9 @@ cleave_demo_create (const char             *dir,
     json_builder_set_member_name (b, "supervoxels");
     json_builder_add_int_value (b, svs->len);
     json_builder_set_member_name (b, "edges");
-    json_builder_add_string_value (b, "demo-edges.tsv");
+    json_builder_add_string_value (b, "edges.tsv");
     json_builder_set_member_name (b, "agglomeration");
-    json_builder_add_string_value (b, "demo-agglomeration.tsv");
+    json_builder_add_string_value (b, "agglomeration.tsv");
     add_errors (b, "merge_errors", "source", "sink", merge_err, n_merge);
     add_errors (b, "sv_merge_errors", "source", "sink", sv_merge_err, n_sv_merge);
     add_errors (b, "split_errors", "a", "b", split_err, n_split);

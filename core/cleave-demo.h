@@ -13,8 +13,8 @@
  * Written into DIR:
  *   seg/base, seg/fork, image          the dataset (cleave-dataset.h)
  *   demo.json                          parameters and the errors' locations
- *   demo-edges.tsv                     sv_a, sv_b, affinity ("inf" across a chunk face), area
- *   demo-agglomeration.tsv             sv, agglomeration (the initial objects)
+ *   edges.tsv                     sv_a, sv_b, affinity ("inf" across a chunk face), area
+ *   agglomeration.tsv             sv, agglomeration (the initial objects)
  */
 
 #pragma once

@@ -9,10 +9,15 @@
 #include "cleave-import.h"
 
 #include <gio/gio.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "cleave-dataset.h"
+#include "cleave-node-id.h"
 #include "cleave-parallel.h"
+#include "cleave-util.h"
 
 /* Values put in one transaction before it is committed, so an import of
  * any size runs in bounded memory. */
@@ -86,7 +91,69 @@ typedef struct
   gsize                   first;     /* of this batch */
   GBytes                **values;    /* per chunk of the batch; NULL: nothing to write */
   char                  **keys;
+  gboolean                relabel;   /* labels become layer-1 ids per chunk */
+  guint                   bits;      /* per chunk axis in those ids */
+  GArray                **agg;       /* per chunk of the batch: guint64 pairs (new id, label) */
 } Batch;
+
+/* Gives each label of chunk @g its own layer-1 id in that chunk, in the
+ * order of the labels (so an import is the same every time), and records
+ * the (id, label) pairs. Runs of one label are the common case: one hash
+ * lookup per run, not per voxel. */
+static gboolean
+relabel_chunk (guint64       *voxels,
+               gsize          n,
+               const gint64   g[3],
+               guint          bits,
+               GArray        *pairs,
+               const char    *path,
+               GError       **error)
+{
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GArray) labels = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint64 last = 0, last_id = 0;
+
+  for (gsize k = 0; k < n; k++)
+    if (voxels[k] != 0 && voxels[k] != last)
+      {
+        last = voxels[k];
+        if (!g_hash_table_contains (ids, &voxels[k]))
+          {
+            g_array_append_val (labels, last);
+            g_hash_table_add (ids, &voxels[k]);
+          }
+      }
+  if (labels->len >= cleave_node_id_segment_limit (bits))
+    {
+      g_set_error (error, CLEAVE_VOLUME_ERROR, CLEAVE_VOLUME_ERROR_UNSUPPORTED,
+                   "%s: %u labels in one chunk are more than layer-1 ids can number", path, labels->len);
+      return FALSE;
+    }
+  g_array_sort (labels, cleave_cmp_u64);
+  /* The table's keys pointed into @voxels, which is about to change. */
+  g_hash_table_remove_all (ids);
+  g_array_set_size (pairs, 2 * labels->len);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      guint64 *pair = &g_array_index (pairs, guint64, 2 * i);
+
+      pair[0] = cleave_node_id_make (1, bits, (guint64) g[0], (guint64) g[1], (guint64) g[2], i + 1);
+      pair[1] = g_array_index (labels, guint64, i);
+      g_hash_table_insert (ids, &pair[1], &pair[0]);
+    }
+  last = 0;
+  for (gsize k = 0; k < n; k++)
+    if (voxels[k] != 0)
+      {
+        if (voxels[k] != last)
+          {
+            last = voxels[k];
+            last_id = *(guint64 *) g_hash_table_lookup (ids, &last);
+          }
+        voxels[k] = last_id;
+      }
+  return TRUE;
+}
 
 static gboolean
 is_zero (const guint8 *p,
@@ -140,16 +207,22 @@ convert_one (gsize     i,
     return FALSE;
   if (is_zero (voxels, n * esize))
     return TRUE;
-  if (b->from->data_type == b->to->data_type && fs->encoding == ts->encoding &&
+  if (!b->relabel && b->from->data_type == b->to->data_type && fs->encoding == ts->encoding &&
       (fs->encoding == CLEAVE_ENCODING_RAW || memcmp (fs->block, ts->block, sizeof fs->block) == 0))
     {
       b->values[i] = g_steal_pointer (&bytes);
       return TRUE;
     }
-  /* uint32 labels widen to uint64, in place from the end. */
-  if (b->from->data_type == CLEAVE_DATA_TYPE_UINT32)
-    for (gsize k = n; k > 0; k--)
-      ((guint64 *) voxels)[k - 1] = ((guint32 *) voxels)[k - 1];
+  /* Narrower labels widen to uint64, in place from the end. */
+  for (gsize k = n; esize < 8 && k > 0; k--)
+    ((guint64 *) voxels)[k - 1] = esize == 4 ? ((guint32 *) voxels)[k - 1]
+                                  : esize == 2 ? ((guint16 *) voxels)[k - 1] : voxels[k - 1];
+  if (b->relabel)
+    {
+      b->agg[i] = g_array_new (FALSE, FALSE, sizeof (guint64));
+      if (!relabel_chunk ((guint64 *) voxels, n, g, b->bits, b->agg[i], path, error))
+        return FALSE;
+    }
   b->values[i] = cleave_codec_encode (ts->encoding, b->to->data_type, voxels, shape, ts->block);
   if (b->values[i] == NULL)
     {
@@ -160,10 +233,14 @@ convert_one (gsize     i,
   return TRUE;
 }
 
+/* Copies the scales [0, n_mips) of @from into @to. With @agg, mip 0's
+ * labels become layer-1 ids and each (id, label) pair goes to @agg. */
 static gboolean
 copy_volume (const char             *src,
              const CleaveVolumeInfo *from,
              CleaveVolume           *to,
+             guint                   n_mips,
+             FILE                   *agg,
              const char             *what,
              CleaveImportProgress    progress,
              gpointer                user_data,
@@ -173,7 +250,7 @@ copy_volume (const char             *src,
   g_autoptr(CleaveOcdbtTxn) txn = cleave_ocdbt_txn_new (store);
   guint64 pending = 0;
 
-  for (guint mip = 0; mip < from->scales->len; mip++)
+  for (guint mip = 0; mip < n_mips; mip++)
     {
       Batch b = { src, from, cleave_volume_get_info (to), mip };
       g_autofree char *label = g_strdup_printf ("%s mip %u", what, mip);
@@ -188,9 +265,17 @@ copy_volume (const char             *src,
 
           b.values = g_new0 (GBytes *, n);
           b.keys = g_new0 (char *, n);
+          b.relabel = agg != NULL && mip == 0;
+          b.bits = cleave_node_bits_per_axis (1, 0, CLEAVE_NODE_DEFAULT_SPATIAL_BITS);
+          b.agg = g_new0 (GArray *, n);
           ok = cleave_parallel_for (n, convert_one, &b, error);
           for (gsize i = 0; i < n; i++)
             {
+              for (guint k = 0; ok && b.agg[i] && k < b.agg[i]->len; k += 2)
+                fprintf (agg, "%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\n", g_array_index (b.agg[i], guint64, k),
+                         g_array_index (b.agg[i], guint64, k + 1));
+              if (b.agg[i])
+                g_array_unref (b.agg[i]);
               if (ok && b.values[i] != NULL)
                 {
                   cleave_ocdbt_txn_put_bytes (txn, (const guint8 *) b.keys[i], strlen (b.keys[i]), b.values[i]);
@@ -201,6 +286,7 @@ copy_volume (const char             *src,
             }
           g_free (b.values);
           g_free (b.keys);
+          g_free (b.agg);
           if (!ok)
             return FALSE;
           if (pending >= COMMIT_BYTES)
@@ -231,6 +317,10 @@ cleave_import (const char           *src_seg,
   g_autoptr(CleaveVolumeInfo) seg_to = NULL;
   g_autoptr(CleaveVolume) seg = NULL;
   g_autoptr(CleaveVolume) image = NULL;
+  g_autofree char *agg_tmp = NULL;
+  g_autofree char *agg_path = NULL;
+  FILE *agg;
+  gboolean ok;
 
   if (seg_from == NULL)
     return FALSE;
@@ -271,11 +361,58 @@ cleave_import (const char           *src_seg,
       s->encoding = CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
     }
 
+  /* Layer-1 ids number chunks in a fixed number of bits per axis. */
+  {
+    const CleaveScale *s0 = &g_array_index (seg_from->scales, CleaveScale, 0);
+    guint bits = cleave_node_bits_per_axis (1, 0, CLEAVE_NODE_DEFAULT_SPATIAL_BITS);
+    gint64 grid[3];
+
+    cleave_scale_grid_size (s0, grid);
+    for (guint k = 0; k < 3; k++)
+      if (grid[k] > (G_GINT64_CONSTANT (1) << bits))
+        {
+          g_set_error (error, CLEAVE_VOLUME_ERROR, CLEAVE_VOLUME_ERROR_UNSUPPORTED,
+                       "%s: %" G_GINT64_FORMAT " chunks along axis %c at mip 0; supervoxel ids hold at most %"
+                       G_GINT64_FORMAT " (use larger chunks)", src_seg, grid[k], "xyz"[k],
+                       G_GINT64_CONSTANT (1) << bits);
+          return FALSE;
+        }
+  }
+
   if (!cleave_dataset_create (dir, seg_to, image_from, &seg, &image, error))
     return FALSE;
-  if (!copy_volume (src_seg, seg_from, seg, "segmentation", progress, user_data, error))
+  agg_tmp = g_build_filename (dir, "agglomeration.tsv.part", NULL);
+  agg = fopen (agg_tmp, "w");
+  if (agg == NULL)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", agg_tmp, g_strerror (saved));
+      return FALSE;
+    }
+  /* The agglomeration is each supervoxel's original label: the labels are
+   * the initial objects when the graph is built. */
+  fputs ("# sv\tagglomeration (the imported label)\n", agg);
+  ok = copy_volume (src_seg, seg_from, seg, seg_from->scales->len, agg, "segmentation", progress, user_data, error);
+  if (fclose (agg) != 0 && ok)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", agg_tmp, g_strerror (saved));
+      ok = FALSE;
+    }
+  if (!ok)
     return FALSE;
-  if (image_from != NULL && !copy_volume (src_image, image_from, image, "image", progress, user_data, error))
+  agg_path = g_build_filename (dir, "agglomeration.tsv", NULL);
+  if (g_rename (agg_tmp, agg_path) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", agg_path, g_strerror (saved));
+      return FALSE;
+    }
+  if (image_from != NULL &&
+      !copy_volume (src_image, image_from, image, image_from->scales->len, NULL, "image", progress, user_data, error))
     return FALSE;
   return cleave_dataset_finish (dir, error);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "algo/cleave-contacts.h"
 #include "cleave-dataset.h"
 #include "cleave-fault.h"
 #include "cleave-graph-private.h"
@@ -61,64 +62,93 @@ chunk_on_layer (Ingest  *in,
 {
   return cleave_node_chunk_on_layer (node, layer, in->n_layers, in->spatial_bits);
 }
-static gboolean
-read_lines (const char  *path,
-            char      ***lines_out,
-            GError     **error)
+/* The first of @names in @dir that exists, or NULL. */
+static char *
+find_input (const char  *dir,
+            const char **names)
 {
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
+  for (guint i = 0; names[i]; i++)
     {
-      g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND,
-                   "%s: missing; the graph is built from the dataset's supervoxel edges and agglomeration "
-                   "(the demo writes them; ingest of imported segmentations is not supported yet)", path);
-      return FALSE;
+      char *path = g_build_filename (dir, names[i], NULL);
+
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return path;
+      g_free (path);
     }
-  *lines_out = g_strsplit (text, "\n", -1);
-  return TRUE;
+  return NULL;
 }
 
 static gboolean
-load_inputs (Ingest     *in,
-             const char *dir,
-             GError    **error)
+load_agglomeration (Ingest      *in,
+                    const char  *dir,
+                    GError     **error)
 {
-  g_autofree char *agg_path = g_build_filename (dir, "demo-agglomeration.tsv", NULL);
-  g_autofree char *edge_path = g_build_filename (dir, "demo-edges.tsv", NULL);
-  g_auto(GStrv) agg = NULL;
-  g_auto(GStrv) edges = NULL;
+  /* demo-agglomeration.tsv: the name demos had before imports wrote one. */
+  static const char *names[] = { "agglomeration.tsv", "demo-agglomeration.tsv", NULL };
+  g_autofree char *path = find_input (dir, names);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) local = NULL;
 
-  if (!read_lines (agg_path, &agg, error) || !read_lines (edge_path, &edges, error))
-    return FALSE;
-  for (guint i = 0; agg[i]; i++)
+  if (path == NULL)
+    {
+      g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND,
+                   "%s/agglomeration.tsv: missing; `cleavectl demo` and `cleavectl import` write it "
+                   "(a dataset imported by an older Cleave must be imported again)", dir);
+      return FALSE;
+    }
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    {
+      g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
     {
       guint64 sv, a;
       char *end;
 
-      if (agg[i][0] == '#' || agg[i][0] == '\0')
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
         continue;
-      sv = g_ascii_strtoull (agg[i], &end, 10);
+      sv = g_ascii_strtoull (lines[i], &end, 10);
       if (*end != '\t' || (a = g_ascii_strtoull (end + 1, &end, 10), *end != '\0') || sv == 0 ||
           cleave_node_id_layer (sv) != 1)
         {
-          g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT, "%s: line %u: expected SV<TAB>AGGLOMERATION",
-                       agg_path, i + 1);
+          g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
+                       "%s: line %u: expected SV<TAB>AGGLOMERATION with a layer-1 id", path, i + 1);
           return FALSE;
         }
       g_array_append_val (in->svs, sv);
       g_hash_table_insert (in->agg, g_memdup2 (&sv, 8), g_memdup2 (&a, 8));
     }
   g_array_sort (in->svs, cleave_cmp_u64);
-  for (guint i = 0; edges[i]; i++)
+  return TRUE;
+}
+
+static gboolean
+load_edges (Ingest      *in,
+            const char  *path,
+            GError     **error)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    {
+      g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
     {
       g_auto(GStrv) f = NULL;
       InEdge e;
       char *end = NULL;
 
-      if (edges[i][0] == '#' || edges[i][0] == '\0')
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
         continue;
-      f = g_strsplit (edges[i], "\t", -1);
+      f = g_strsplit (lines[i], "\t", -1);
       if (g_strv_length (f) != 4)
         goto bad;
       e.a = g_ascii_strtoull (f[0], &end, 10);
@@ -137,10 +167,152 @@ load_inputs (Ingest     *in,
       continue;
 bad:
       g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
-                   "%s: line %u: expected SV_A<TAB>SV_B<TAB>AFFINITY<TAB>AREA with known supervoxels", edge_path, i + 1);
+                   "%s: line %u: expected SV_A<TAB>SV_B<TAB>AFFINITY<TAB>AREA with known supervoxels", path, i + 1);
       return FALSE;
     }
   return TRUE;
+}
+
+/* Contact edges of a segmentation that came without any: found chunk by
+ * chunk in worker threads (each chunk read with a one-voxel margin above,
+ * so every face is counted once). */
+typedef struct
+{
+  CleaveVolume      *seg;
+  CleaveVolume      *image;    /* NULL: affinities from contact area */
+  const CleaveScale *s;
+  gint64             grid[3];
+  gsize              first;    /* of the batch being worked on */
+  GArray           **found;    /* per chunk, CleaveContact */
+} ContactWork;
+
+static gboolean
+contacts_of_chunk (gsize     i,
+                   gpointer  user_data,
+                   GError  **error)
+{
+  ContactWork *w = user_data;
+  gsize c = w->first + i;
+  gint64 g[3] = { (gint64) c % w->grid[0], (gint64) c / w->grid[0] % w->grid[1],
+                  (gint64) c / w->grid[0] / w->grid[1] }, lo[3], hi[3];
+  gsize size[3], own[3], n;
+  g_autofree guint64 *labels = NULL;
+  g_autofree guint8 *image = NULL;
+
+  cleave_scale_chunk_box (w->s, g, lo, hi);
+  for (guint k = 0; k < 3; k++)
+    {
+      own[k] = (gsize) (hi[k] - lo[k]);
+      if (hi[k] < w->s->voxel_offset[k] + w->s->size[k])
+        hi[k]++;
+      size[k] = (gsize) (hi[k] - lo[k]);
+    }
+  n = size[0] * size[1] * size[2];
+  labels = g_new (guint64, n);
+  if (!cleave_volume_read (w->seg, 0, lo, hi, labels, error))
+    return FALSE;
+  if (w->image)
+    {
+      image = g_new (guint8, n);
+      if (!cleave_volume_read (w->image, 0, lo, hi, image, error))
+        return FALSE;
+    }
+  w->found[c] = g_array_new (FALSE, FALSE, sizeof (CleaveContact));
+  cleave_contacts_find (labels, image, size, own, w->found[c]);
+  return TRUE;
+}
+
+/* Contact area at which an edge without an image gets affinity 0.5: a
+ * large shared face is more likely one object cut in two than a graze. */
+#define AREA_HALF_AFFINITY 64.0
+
+static gboolean
+find_contacts (Ingest                *in,
+               CleaveDataset         *ds,
+               CleaveIngestProgress   progress,
+               gpointer               user_data,
+               GError               **error)
+{
+  CleaveVolume *seg = cleave_dataset_get_seg (ds);
+  CleaveVolume *image = cleave_dataset_get_image (ds);
+  ContactWork w = { seg, NULL, &g_array_index (cleave_volume_get_info (seg)->scales, CleaveScale, 0), { 0 }, 0, NULL };
+  gsize total, step = 256;
+  gboolean ok = TRUE;
+
+  /* The image gives boundary intensities only if it covers the same
+   * voxels; otherwise affinities come from contact area alone. */
+  if (image)
+    {
+      const CleaveScale *is = &g_array_index (cleave_volume_get_info (image)->scales, CleaveScale, 0);
+
+      if (memcmp (is->size, w.s->size, sizeof is->size) == 0 &&
+          memcmp (is->voxel_offset, w.s->voxel_offset, sizeof is->voxel_offset) == 0)
+        w.image = image;
+      else
+        g_message ("%s: the image does not cover the segmentation's voxels; affinities from contact area",
+                   cleave_volume_get_what (image));
+    }
+  cleave_scale_grid_size (w.s, w.grid);
+  total = (gsize) (w.grid[0] * w.grid[1] * w.grid[2]);
+  w.found = g_new0 (GArray *, total);
+  /* In batches, for progress. */
+  for (w.first = 0; ok && w.first < total; w.first += step)
+    {
+      gsize n = MIN (step, total - w.first);
+
+      ok = cleave_parallel_for (n, contacts_of_chunk, &w, error);
+      if (progress)
+        progress ("contacts", (double) (w.first + n) / total, user_data);
+    }
+  for (gsize i = 0; ok && i < total; i++)
+    for (guint k = 0; w.found[i] && k < w.found[i]->len; k++)
+      {
+        const CleaveContact *c = &g_array_index (w.found[i], CleaveContact, k);
+        guint64 *la = g_hash_table_lookup (in->agg, &c->a), *lb = g_hash_table_lookup (in->agg, &c->b);
+        InEdge e = { c->a, c->b, 0, c->area };
+
+        if (la == NULL || lb == NULL)
+          {
+            g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
+                         "%s: supervoxel %" G_GUINT64_FORMAT " (chunk %" G_GSIZE_FORMAT " of mip 0) is not in "
+                         "agglomeration.tsv", cleave_volume_get_what (seg), la == NULL ? c->a : c->b, i);
+            ok = FALSE;
+            break;
+          }
+        /* One label's pieces in neighbouring chunks are one physical
+         * supervoxel: joined by an edge no cut may take. */
+        if (*la == *lb)
+          e.affinity = INFINITY;
+        else if (w.image)
+          e.affinity = (double) c->intensity / (2.0 * 255.0 * (double) c->area);
+        else
+          e.affinity = (double) c->area / ((double) c->area + AREA_HALF_AFFINITY);
+        g_array_append_val (in->edges, e);
+      }
+  for (gsize i = 0; i < total; i++)
+    if (w.found[i])
+      g_array_unref (w.found[i]);
+  g_free (w.found);
+  return ok;
+}
+
+static gboolean
+load_inputs (Ingest                *in,
+             const char            *dir,
+             CleaveDataset         *ds,
+             CleaveIngestProgress   progress,
+             gpointer               user_data,
+             GError               **error)
+{
+  static const char *edge_names[] = { "edges.tsv", "demo-edges.tsv", NULL };
+  g_autofree char *edge_path = NULL;
+
+  if (!load_agglomeration (in, dir, error))
+    return FALSE;
+  edge_path = find_input (dir, edge_names);
+  if (edge_path)
+    return load_edges (in, edge_path, error);
+  return find_contacts (in, ds, progress, user_data, error);
 }
 
 static guint64
@@ -570,7 +742,7 @@ cleave_ingest (const char           *dir,
         remove_db (path);
     }
   in.db = _cleave_graph_open_db (path, TRUE, error);
-  if (in.db == NULL || !load_inputs (&in, dir, error))
+  if (in.db == NULL || !load_inputs (&in, dir, ds, progress, user_data, error))
     goto out;
 
   /* The metadata and the ingest's time are written once: a resumed

@@ -47,7 +47,7 @@ percentile (GArray *t,
 static GArray *
 all_svs (const char *dir)
 {
-  g_autofree char *path = g_build_filename (dir, "demo-agglomeration.tsv", NULL);
+  g_autofree char *path = g_build_filename (dir, "agglomeration.tsv", NULL);
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   GArray *svs = g_array_new (FALSE, FALSE, sizeof (guint64));

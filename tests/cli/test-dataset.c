@@ -96,7 +96,7 @@ lookup (const char   *dir,
 static GHashTable *
 read_agglomeration (const char *dir)
 {
-  g_autofree char *text = file_text (dir, "demo-agglomeration.tsv");
+  g_autofree char *text = file_text (dir, "agglomeration.tsv");
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   GHashTable *agg = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
 
@@ -151,9 +151,9 @@ test_demo (void)
       g_assert_cmpstr (da, ==, db);
     }
   {
-    g_autofree char *ea = file_text (a, "demo-edges.tsv");
-    g_autofree char *eb = file_text (b, "demo-edges.tsv");
-    g_autofree char *ec = file_text (c, "demo-edges.tsv");
+    g_autofree char *ea = file_text (a, "edges.tsv");
+    g_autofree char *eb = file_text (b, "edges.tsv");
+    g_autofree char *ec = file_text (c, "edges.tsv");
     g_autofree char *jb = file_text (b, "demo.json");
 
     g_assert_cmpstr (ea, ==, eb);

@@ -45,8 +45,8 @@ static void
 read_inputs (const char *dir,
              Inputs     *in)
 {
-  g_autofree char *agg_path = g_build_filename (dir, "demo-agglomeration.tsv", NULL);
-  g_autofree char *edge_path = g_build_filename (dir, "demo-edges.tsv", NULL);
+  g_autofree char *agg_path = g_build_filename (dir, "agglomeration.tsv", NULL);
+  g_autofree char *edge_path = g_build_filename (dir, "edges.tsv", NULL);
   g_autofree char *agg_text = NULL;
   g_autofree char *edge_text = NULL;
   g_auto(GStrv) lines = NULL;

@@ -10,10 +10,13 @@
  */
 
 #include "cleave-codec.h"
+#include "cleave-node-id.h"
 #include "cleave-precomputed.h"
 #include "cleave-test.h"
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
@@ -105,6 +108,44 @@ write_info (const char             *src,
   g_assert_true (g_file_set_contents (path, json, -1, NULL));
 }
 
+/* sv -> label, from the dataset's agglomeration.tsv. */
+static GHashTable *
+read_agglomeration (const char *ds)
+{
+  g_autofree char *path = g_build_filename (ds, "agglomeration.tsv", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTable *agg = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      guint64 sv, label;
+
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      g_assert_cmpint (sscanf (lines[i], "%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT, &sv, &label), ==, 2);
+      g_assert_true (g_hash_table_insert (agg, g_memdup2 (&sv, 8), g_memdup2 (&label, 8)));
+    }
+  return agg;
+}
+
+static guint
+pair_hash (gconstpointer p)
+{
+  const guint64 *k = p;
+
+  return g_int64_hash (&k[0]) * 31 + g_int64_hash (&k[1]);
+}
+
+static gboolean
+pair_equal (gconstpointer a,
+            gconstpointer b)
+{
+  return memcmp (a, b, 16) == 0;
+}
+
 static void
 test_import (void)
 {
@@ -124,6 +165,9 @@ test_import (void)
   g_auto(CleaveTestRun) read1 = { 0 };
   g_auto(CleaveTestRun) lookup = { 0 };
   g_auto(CleaveTestRun) outside = { 0 };
+  g_auto(CleaveTestRun) verify = { 0 };
+  g_autoptr(GHashTable) agg = NULL;
+  g_autoptr(GHashTable) ids = g_hash_table_new_full (pair_hash, pair_equal, g_free, g_free);
   CleaveScale *s;
 
   /* Labels in blocks, some above 2^31; chunk 1 of each scale is absent,
@@ -167,19 +211,48 @@ test_import (void)
   if (run.status != 0)
     g_error ("import failed: %s", run.err);
 
-  /* Every voxel of both scales, at absolute coordinates. */
+  /* Every voxel of mip 0, at absolute coordinates: each label's piece in
+   * each chunk is a supervoxel of that chunk, and agglomeration.tsv maps
+   * it back to the label. */
+  agg = read_agglomeration (ds);
   RUN (&read0, "seg", "read", ds, "--box", "17756,0,3:17826,45,12");
   g_assert_cmpint (read0.status, ==, 0);
   g_assert_cmpuint (read0.out_len, ==, n0 * 8);
   for (gsize i = 0; i < n0; i++)
     {
       gsize x = i % 70, y = i / 70 % 45, z = i / 70 / 45;
-      guint64 v;
+      guint64 v, c[3];
       gboolean absent = x >= 32 && x < 64 && y < 32 && z < 4;   /* chunk 1 */
+      guint64 *label;
 
       memcpy (&v, read0.out + 8 * i, 8);
-      g_assert_cmpuint (GUINT64_FROM_LE (v), ==, absent ? 0 : mip0[i]);
+      v = GUINT64_FROM_LE (v);
+      if (absent)
+        {
+          g_assert_cmpuint (v, ==, 0);
+          continue;
+        }
+      g_assert_cmpuint (cleave_node_id_layer (v), ==, 1);
+      cleave_node_id_chunk (v, cleave_node_bits_per_axis (1, 0, CLEAVE_NODE_DEFAULT_SPATIAL_BITS), c);
+      g_assert_cmpuint (c[0], ==, x / 32);
+      g_assert_cmpuint (c[1], ==, y / 32);
+      g_assert_cmpuint (c[2], ==, z / 4);
+      label = g_hash_table_lookup (agg, &v);
+      g_assert_nonnull (label);
+      g_assert_cmpuint (*label, ==, mip0[i]);
+      /* One id per label per chunk: the first voxel of the label in this
+       * chunk decides it. */
+      {
+        guint64 key[2] = { mip0[i], (c[2] * 64 + c[1]) * 64 + c[0] };
+        guint64 *seen = g_hash_table_lookup (ids, key);
+
+        if (seen == NULL)
+          g_hash_table_insert (ids, g_memdup2 (key, sizeof key), g_memdup2 (&v, 8));
+        else
+          g_assert_cmpuint (*seen, ==, v);
+      }
     }
+  g_assert_cmpuint (g_hash_table_size (ids), ==, g_hash_table_size (agg));
   RUN (&read1, "seg", "read", ds, "--box", "8878,0,3:8913,23,12", "--mip", "1");
   g_assert_cmpint (read1.status, ==, 0);
   for (gsize i = 0; i < n1; i++)
@@ -192,12 +265,32 @@ test_import (void)
       g_assert_cmpuint (GUINT64_FROM_LE (v), ==, absent ? 0 : mip1[i]);
     }
 
-  RUN (&lookup, "seg", "lookup", ds, "17756,0,3", "17825,44,11");
+  /* The labels are the objects: x 0 and 66 (labels 1 and 7 | 2^31) in
+   * different objects; label 1 + 2 + 7 * 4 at x 31 and 32 (chunks x 0 and
+   * 1) in one. */
+  RUN (&lookup, "seg", "lookup", ds, "--json", "17756,0,3", "17822,0,3", "17787,36,3", "17788,36,3");
   g_assert_cmpint (lookup.status, ==, 0);
   {
-    g_autofree char *want = g_strdup_printf ("17756,0,3\t%u\n17825,44,11\t%u\n", mip0[0], mip0[n0 - 1]);
-    g_assert_cmpstr (lookup.out, ==, want);
+    g_autoptr(JsonNode) node = json_from_string (lookup.out, NULL);
+    JsonArray *a = json_node_get_array (node);
+    gint64 r[4];
+
+    for (guint i = 0; i < 4; i++)
+      {
+        JsonObject *o = json_array_get_object_element (a, i);
+        gint64 sv = json_object_get_int_member (o, "sv");
+        guint64 key = (guint64) sv;
+
+        r[i] = json_object_get_int_member (o, "root");
+        g_assert_cmpint (r[i], !=, 0);
+        g_assert_nonnull (g_hash_table_lookup (agg, &key));
+      }
+    g_assert_cmpint (r[0], !=, r[1]);
+    g_assert_cmpint (r[2], ==, r[3]);
   }
+  RUN (&verify, "verify", ds);
+  if (verify.status != 0)
+    g_error ("verify failed: %s%s", verify.out, verify.err);
   RUN (&outside, "seg", "lookup", ds, "0,0,0");
   g_assert_cmpint (outside.status, ==, 1);
   g_assert_nonnull (strstr (outside.err, "outside the volume (17756,0,3:17826,45,12)"));
