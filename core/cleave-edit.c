@@ -6,7 +6,7 @@
 
 #define G_LOG_DOMAIN "cleave-edit"
 
-#include "cleave-edit.h"
+#include "cleave-edit-private.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -20,7 +20,6 @@
 
 G_DEFINE_QUARK (cleave-edit-error-quark, cleave_edit_error)
 
-#define LOCK_TRIES 7
 #define MERGE_AFFINITY 1.0
 
 
@@ -65,8 +64,8 @@ bits (CleaveGraph *g,
 }
 
 
-static GBytes *
-ids_blob (const guint64 *ids,
+GBytes *
+_cleave_edit_ids_blob (const guint64 *ids,
           guint          n)
 {
   guint64 *le = g_new (guint64, MAX (n, 1));
@@ -76,8 +75,8 @@ ids_blob (const guint64 *ids,
   return g_bytes_new_take (le, n * 8);
 }
 
-static GArray *
-blob_ids (const void *blob,
+GArray *
+_cleave_edit_blob_ids (const void *blob,
           int         len)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -196,11 +195,11 @@ built_clear (Built *b)
   g_array_unref (b->children);
 }
 
-static gboolean
-allocate_id (CleaveGraph *g,
-             guint64      chunk,
-             guint64     *id,
-             GError     **error)
+gboolean
+_cleave_edit_allocate_id (CleaveGraph *g,
+                          guint64      chunk,
+                          guint64     *id,
+                          GError     **error)
 {
   sqlite3_stmt *get = _cleave_graph_prepare (g->db, g->path, "SELECT next FROM counter WHERE chunk = ?", error);
   sqlite3_stmt *put = _cleave_graph_prepare (g->db, g->path,
@@ -214,6 +213,21 @@ allocate_id (CleaveGraph *g,
   sqlite3_bind_int64 (get, 1, (sqlite3_int64) chunk);
   if (sqlite3_step (get) == SQLITE_ROW)
     next = (guint64) sqlite3_column_int64 (get, 0);
+  else if (layer == 1)
+    {
+      /* Ingest numbers supervoxels without counters: start after the
+       * largest the chunk has (each has a parent cell). */
+      sqlite3_stmt *max = _cleave_graph_prepare (g->db, g->path,
+                                                 "SELECT MAX(node) FROM parent WHERE node > ? AND node < ?", error);
+
+      if (max == NULL)
+        goto out;
+      sqlite3_bind_int64 (max, 1, (sqlite3_int64) chunk);
+      sqlite3_bind_int64 (max, 2, (sqlite3_int64) (chunk + cleave_node_id_segment_limit (bits (g, layer)) + 1));
+      if (sqlite3_step (max) == SQLITE_ROW && sqlite3_column_type (max, 0) != SQLITE_NULL)
+        next = ((guint64) sqlite3_column_int64 (max, 0) - chunk) + 1;
+      sqlite3_finalize (max);
+    }
   if (next > cleave_node_id_segment_limit (bits (g, layer)))
     {
       g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
@@ -315,7 +329,7 @@ rebuild (CleaveGraph *g,
                 id = old;
             }
           b.fresh = id == 0;
-          if (b.fresh && !allocate_id (g, _cleave_graph_chunk_on_layer (g, first, layer), &id, error))
+          if (b.fresh && !_cleave_edit_allocate_id (g, _cleave_graph_chunk_on_layer (g, first, layer), &id, error))
             goto out;
           b.id = id;
           b.children = g_array_ref (grp);
@@ -345,7 +359,7 @@ rebuild (CleaveGraph *g,
 
       if (!b->fresh)
         continue;
-      blob = ids_blob ((guint64 *) b->children->data, b->children->len);
+      blob = _cleave_edit_ids_blob ((guint64 *) b->children->data, b->children->len);
       sqlite3_reset (child);
       sqlite3_bind_int64 (child, 1, (sqlite3_int64) b->id);
       sqlite3_bind_int64 (child, 2, ts);
@@ -425,8 +439,8 @@ write_lineage (CleaveGraph *g,
 {
   sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
                                               "INSERT OR REPLACE INTO lineage (node, kind, ts, ids) VALUES (?, ?, ?, ?)", error);
-  g_autoptr(GBytes) olds = ids_blob ((guint64 *) old_roots->data, old_roots->len);
-  g_autoptr(GBytes) news = ids_blob ((guint64 *) new_roots->data, new_roots->len);
+  g_autoptr(GBytes) olds = _cleave_edit_ids_blob ((guint64 *) old_roots->data, old_roots->len);
+  g_autoptr(GBytes) news = _cleave_edit_ids_blob ((guint64 *) new_roots->data, new_roots->len);
   gboolean ok = TRUE;
 
   if (stmt == NULL)
@@ -502,22 +516,58 @@ set_status (CleaveGraph    *g,
   return ok;
 }
 
-typedef struct
+struct _CleaveExec
 {
-  const char *kind;
-  const char *user;
-  const char *inputs;
-  guint64     undo_of;
-  guint64     redo_of;
-} OpSpec;
+  CleaveGraph *g;
+  guint64      op;
+  gint64       ts;
+  gboolean     privileged;
+  char       **keys;
+  guint        n_keys;
+  gboolean     indefinite;
+};
+
+guint64
+_cleave_exec_get_op (CleaveExec *x)
+{
+  return x->op;
+}
+
+gint64
+_cleave_exec_get_ts (CleaveExec *x)
+{
+  return x->ts;
+}
+
+gboolean
+_cleave_exec_is_privileged (CleaveExec *x)
+{
+  return x->privileged;
+}
+
+gboolean
+_cleave_exec_go_durable (CleaveExec *x,
+                         GError    **error)
+{
+  if (x->indefinite || x->privileged)
+    {
+      x->indefinite = TRUE;
+      return TRUE;
+    }
+  if (!cleave_lock_renew (x->g, x->keys, x->n_keys, x->op, error) ||
+      !cleave_lock_acquire_indefinite (x->g, "root", x->keys, x->n_keys, x->op, error))
+    return FALSE;
+  x->indefinite = TRUE;
+  return TRUE;
+}
 
 /* The whole life of one op over a set of edge changes. */
-static gboolean
-execute (CleaveGraph      *g,
-         const OpSpec     *spec,
-         GArray           *changes,
-         CleaveEditResult *result,
-         GError          **error)
+gboolean
+_cleave_edit_execute (CleaveGraph        *g,
+                      const CleaveOpSpec *spec,
+                      GArray             *changes,
+                      CleaveEditResult   *result,
+                      GError            **error)
 {
   g_autoptr(GArray) endpoints = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GArray) old_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -528,25 +578,24 @@ execute (CleaveGraph      *g,
   g_autofree guint64 *roots = NULL;
   g_auto(GStrv) keys = NULL;
   g_auto(GStrv) new_keys = NULL;
-  g_autofree char *activated = changes_json (changes, TRUE);
-  g_autofree char *deactivated = changes_json (changes, FALSE);
+  g_autofree char *activated = NULL;
+  g_autofree char *deactivated = NULL;
   g_autoptr(GError) local = NULL;
   sqlite3_stmt *stmt = NULL;
   guint64 op = 0;
   gint64 ts;
-  gboolean locked = FALSE, indefinite = FALSE, ok = FALSE;
+  gboolean locked = FALSE, ok = FALSE;
+  CleaveExec x = { g, 0, 0, spec->replay_op != 0 };
 
   memset (result, 0, sizeof *result);
   result->new_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
-  for (guint i = 0; i < changes->len; i++)
+  if (spec->svs)
+    g_array_append_vals (endpoints, spec->svs, spec->n_svs);
+  for (guint i = 0; !spec->svs && i < changes->len; i++)
     {
       const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
       g_array_append_val (endpoints, c->a);
       g_array_append_val (endpoints, c->b);
-      if (c->active)
-        result->n_activated++;
-      else
-        result->n_deactivated++;
     }
   roots = g_new (guint64, MAX (endpoints->len, 1));
   if (!cleave_graph_get_roots (g, (guint64 *) endpoints->data, endpoints->len, CLEAVE_GRAPH_LATEST, roots, error))
@@ -561,18 +610,28 @@ execute (CleaveGraph      *g,
     }
   g_array_sort (old_roots, cleave_cmp_u64);
 
-  if (!next_op_id (g, &op, error))
+  if (x.privileged)
+    op = spec->replay_op;
+  else if (!next_op_id (g, &op, error))
     return FALSE;
   result->op_id = op;
   keys = g_new0 (char *, old_roots->len + 1);
   for (guint i = 0; i < old_roots->len; i++)
     keys[i] = cleave_lock_root_key (g_array_index (old_roots, guint64, i));
-  if (!cleave_lock_acquire (g, "root", keys, old_roots->len, op, LOCK_TRIES, &local))
+  x.op = op;
+  x.keys = keys;
+  x.n_keys = old_roots->len;
+  /* A replay holds no root lock: the stuck op's indefinite cells are it
+   * (shared spec/reference-pcg.md §3.6). */
+  if (!x.privileged)
     {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "op %" G_GUINT64_FORMAT ": could not acquire the root lock: ", op);
-      return FALSE;
+      if (!cleave_lock_acquire (g, "root", keys, old_roots->len, op, CLEAVE_EDIT_LOCK_TRIES, &local))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "op %" G_GUINT64_FORMAT ": could not acquire the root lock: ", op);
+          return FALSE;
+        }
+      locked = TRUE;
     }
-  locked = TRUE;
 
   /* Under the lock the roots must still be current: another op may have
    * changed the objects between the lookup and the lock. */
@@ -590,22 +649,47 @@ execute (CleaveGraph      *g,
       }
   }
 
-  ts = cleave_now_ns ();
-  stmt = _cleave_graph_prepare (g->db, g->path,
-                                "INSERT INTO op (id, kind, user, status, ts, inputs, undo_of, redo_of) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
-  if (stmt == NULL)
-    goto out;
-  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) op);
-  sqlite3_bind_text (stmt, 2, spec->kind, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, spec->user, -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 4, CLEAVE_OP_CREATED);
-  sqlite3_bind_int64 (stmt, 5, ts);
-  sqlite3_bind_text (stmt, 6, spec->inputs ? spec->inputs : "{}", -1, SQLITE_STATIC);
-  if (spec->undo_of)
-    sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) spec->undo_of);
-  if (spec->redo_of)
-    sqlite3_bind_int64 (stmt, 8, (sqlite3_int64) spec->redo_of);
+  if (x.privileged)
+    {
+      /* The replay keeps the op's id and time, so its rows supersede the
+       * stuck op's. */
+      stmt = _cleave_graph_prepare (g->db, g->path, "SELECT ts FROM op WHERE id = ?", error);
+      if (stmt == NULL)
+        goto out;
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) op);
+      if (sqlite3_step (stmt) != SQLITE_ROW)
+        {
+          g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_NOT_FOUND, "%s: no op %" G_GUINT64_FORMAT, g->dir, op);
+          goto out;
+        }
+      ts = sqlite3_column_int64 (stmt, 0);
+      g_clear_pointer (&stmt, sqlite3_finalize);
+      stmt = _cleave_graph_prepare (g->db, g->path, "UPDATE op SET status = ?, exception = NULL WHERE id = ?", error);
+      if (stmt == NULL)
+        goto out;
+      sqlite3_bind_int (stmt, 1, CLEAVE_OP_CREATED);
+      sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) op);
+    }
+  else
+    {
+      ts = cleave_now_ns ();
+      stmt = _cleave_graph_prepare (g->db, g->path,
+                                    "INSERT INTO op (id, kind, user, status, ts, inputs, undo_of, redo_of) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
+      if (stmt == NULL)
+        goto out;
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) op);
+      sqlite3_bind_text (stmt, 2, spec->kind, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, spec->user, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 4, CLEAVE_OP_CREATED);
+      sqlite3_bind_int64 (stmt, 5, ts);
+      sqlite3_bind_text (stmt, 6, spec->inputs ? spec->inputs : "{}", -1, SQLITE_STATIC);
+      if (spec->undo_of)
+        sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) spec->undo_of);
+      if (spec->redo_of)
+        sqlite3_bind_int64 (stmt, 8, (sqlite3_int64) spec->redo_of);
+    }
+  x.ts = ts;
   if (sqlite3_step (stmt) != SQLITE_DONE)
     {
       _cleave_graph_db_error (g->db, g->path, "writing the op log", error);
@@ -615,14 +699,25 @@ execute (CleaveGraph      *g,
   result->status = CLEAVE_OP_CREATED;
   cleave_fault_point ("edit-created");
 
-  /* Compute and persist, in one transaction at the op's time, under the
-   * indefinite root lock: if the persist does not end cleanly its cells
-   * stay, and the objects are refused to other ops until the op is
-   * recovered (shared spec/reference-pcg.md §3.2). */
-  if (!cleave_lock_renew (g, keys, old_roots->len, op, error) ||
-      !cleave_lock_acquire_indefinite (g, "root", keys, old_roots->len, op, error))
+  /* Changes computed under the lock (a multicut, a supervoxel split). */
+  if (spec->apply && !spec->apply (g, &x, spec->apply_data, changes, error))
     goto fail;
-  indefinite = TRUE;
+  for (guint i = 0; i < changes->len; i++)
+    {
+      if (g_array_index (changes, EdgeChange, i).active)
+        result->n_activated++;
+      else
+        result->n_deactivated++;
+    }
+  activated = changes_json (changes, TRUE);
+  deactivated = changes_json (changes, FALSE);
+
+  /* Persist, in one transaction at the op's time, under the indefinite
+   * root lock: if the persist does not end cleanly its cells stay, and
+   * the objects are refused to other ops until the op is recovered
+   * (shared spec/reference-pcg.md §3.2). */
+  if (!_cleave_exec_go_durable (&x, error))
+    goto fail;
   if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
     goto fail;
   for (guint i = 0; i < old_roots->len; i++)
@@ -688,7 +783,7 @@ execute (CleaveGraph      *g,
     g_clear_pointer (&stmt, sqlite3_finalize);
   }
   {
-    g_autoptr(GBytes) blob = ids_blob ((guint64 *) result->new_roots->data, result->new_roots->len);
+    g_autoptr(GBytes) blob = _cleave_edit_ids_blob ((guint64 *) result->new_roots->data, result->new_roots->len);
 
     stmt = _cleave_graph_prepare (g->db, g->path,
                                   "UPDATE op SET status = ?, new_roots = ?, activated = ?, deactivated = ? WHERE id = ?", error);
@@ -741,7 +836,7 @@ fail:
   /* Unknown errors are written on the op row; the original error stands. */
   set_status (g, op, CLEAVE_OP_EXCEPTION, error && *error ? (*error)->message : "unknown error", NULL);
   result->status = CLEAVE_OP_EXCEPTION;
-  if (indefinite)
+  if (x.indefinite && !x.privileged)
     g_prefix_error (error, "op %" G_GUINT64_FORMAT " failed while writing; its objects stay locked until it is recovered: ", op);
 out:
   if (stmt)
@@ -793,7 +888,7 @@ cleave_edit_merge (CleaveGraph      *g,
   g_autofree char *inputs = NULL;
   guint64 svs[2] = { sv_a, sv_b }, roots[2];
   EdgeChange c = { MIN (sv_a, sv_b), MAX (sv_a, sv_b), CLEAVE_EDGE_MERGE, MERGE_AFFINITY, 0, TRUE };
-  OpSpec spec = { "merge", user, NULL, 0, 0 };
+  CleaveOpSpec spec = { "merge", user, NULL, 0, 0 };
   GError *pre = NULL;
 
   memset (result, 0, sizeof *result);
@@ -815,30 +910,19 @@ cleave_edit_merge (CleaveGraph      *g,
   inputs = point_json ("a", xyz_a, "b", xyz_b, sv_a, sv_b);
   spec.inputs = inputs;
   g_array_append_val (changes, c);
-  return execute (g, &spec, changes, result, error);
+  return _cleave_edit_execute (g, &spec, changes, result, error);
 }
 
 gboolean
-cleave_edit_remove_edges (CleaveGraph      *g,
-                          const char       *kind,
-                          const guint64    *pairs,
-                          guint             n,
-                          const char       *inputs,
-                          const char       *user,
-                          CleaveEditResult *result,
-                          GError          **error)
+_cleave_edit_removal_changes (CleaveGraph   *g,
+                              const guint64 *pairs,
+                              guint          n,
+                              GArray        *changes,
+                              GError       **error)
 {
-  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
   g_autoptr(GHashTable) found = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  OpSpec spec = { kind, user, inputs, 0, 0 };
 
-  memset (result, 0, sizeof *result);
-  if (n == 0)
-    {
-      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION, "no edges to remove");
-      return FALSE;
-    }
   for (guint i = 0; i < n; i++)
     {
       EdgeChange c = { MIN (pairs[2 * i], pairs[2 * i + 1]), MAX (pairs[2 * i], pairs[2 * i + 1]),
@@ -862,7 +946,31 @@ cleave_edit_remove_edges (CleaveGraph      *g,
       c.area = cur->area;
       g_array_append_val (changes, c);
     }
-  return execute (g, &spec, changes, result, error);
+  return TRUE;
+}
+
+gboolean
+cleave_edit_remove_edges (CleaveGraph      *g,
+                          const char       *kind,
+                          const guint64    *pairs,
+                          guint             n,
+                          const char       *inputs,
+                          const char       *user,
+                          CleaveEditResult *result,
+                          GError          **error)
+{
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  CleaveOpSpec spec = { kind, user, inputs, 0, 0 };
+
+  memset (result, 0, sizeof *result);
+  if (n == 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION, "no edges to remove");
+      return FALSE;
+    }
+  if (!_cleave_edit_removal_changes (g, pairs, n, changes, error))
+    return FALSE;
+  return _cleave_edit_execute (g, &spec, changes, result, error);
 }
 
 static gboolean
@@ -909,7 +1017,7 @@ revert (CleaveGraph      *g,
   g_autofree char *deactivated = NULL;
   g_autofree char *inputs = g_strdup_printf ("{\"%s\": %" G_GUINT64_FORMAT "}", undo ? "undo_of" : "redo_of", target);
   g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
-  OpSpec spec = { undo ? "undo" : "redo", user, inputs, undo ? target : 0, undo ? 0 : target };
+  CleaveOpSpec spec = { undo ? "undo" : "redo", user, inputs, undo ? target : 0, undo ? 0 : target };
 
   memset (result, 0, sizeof *result);
   if (!load_op (g, target, &info, &activated, &deactivated, error))
@@ -942,7 +1050,7 @@ revert (CleaveGraph      *g,
                    "op %" G_GUINT64_FORMAT " changed no edges", target);
       return FALSE;
     }
-  return execute (g, &spec, changes, result, error);
+  return _cleave_edit_execute (g, &spec, changes, result, error);
 }
 
 gboolean
@@ -990,12 +1098,12 @@ cleave_edit_list_ops (CleaveGraph *g,
       i.status = sqlite3_column_int (stmt, 3);
       i.ts = sqlite3_column_int64 (stmt, 4);
       i.inputs = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
-      i.new_roots = blob_ids (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
+      i.new_roots = _cleave_edit_blob_ids (sqlite3_column_blob (stmt, 6), sqlite3_column_bytes (stmt, 6));
       i.undo_of = (guint64) sqlite3_column_int64 (stmt, 7);
       i.redo_of = (guint64) sqlite3_column_int64 (stmt, 8);
       i.undone_by = (guint64) sqlite3_column_int64 (stmt, 9);
       i.exception = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
-      i.l2_scope = blob_ids (sqlite3_column_blob (stmt, 11), sqlite3_column_bytes (stmt, 11));
+      i.l2_scope = _cleave_edit_blob_ids (sqlite3_column_blob (stmt, 11), sqlite3_column_bytes (stmt, 11));
       parse_changes ((const char *) sqlite3_column_text (stmt, 12), TRUE, on);
       parse_changes ((const char *) sqlite3_column_text (stmt, 13), FALSE, off);
       i.n_activated = on->len;

@@ -1,0 +1,80 @@
+/* cleave-edit-private.h
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The life of one op (shared spec/reference-pcg.md §2 step 1), for the
+ * edits that compute their changes under the op's locks: the multicut
+ * split and its supervoxel split, and the replay of a stuck op.
+ */
+
+#pragma once
+
+#include "cleave-edit.h"
+#include "cleave-graph-private.h"
+
+G_BEGIN_DECLS
+
+#define CLEAVE_EDIT_LOCK_TRIES 7
+
+typedef struct _CleaveExec CleaveExec;
+
+/* Computes the op's edge changes into @changes, under the temporal root
+ * lock, after the op row is CREATED. */
+typedef gboolean (*CleaveApplyFunc) (CleaveGraph *graph,
+                                     CleaveExec  *exec,
+                                     gpointer     data,
+                                     GArray      *changes,
+                                     GError     **error);
+
+typedef struct
+{
+  const char     *kind;
+  const char     *user;
+  const char     *inputs;       /* JSON */
+  guint64         undo_of;
+  guint64         redo_of;
+  const guint64  *svs;          /* whose objects are locked; NULL: the changes' endpoints */
+  guint           n_svs;
+  CleaveApplyFunc apply;
+  gpointer        apply_data;
+  guint64         replay_op;    /* privileged re-execution of this op, at its own time */
+} CleaveOpSpec;
+
+guint64  _cleave_exec_get_op       (CleaveExec        *exec);
+gint64   _cleave_exec_get_ts       (CleaveExec        *exec);
+gboolean _cleave_exec_is_privileged (CleaveExec       *exec);
+/* Takes the indefinite root lock now, before a write that must not be
+ * left half done unseen (skipped in privileged mode: the stuck op's cells
+ * are the lock). */
+gboolean _cleave_exec_go_durable   (CleaveExec        *exec,
+                                    GError           **error);
+
+gboolean _cleave_edit_execute      (CleaveGraph       *graph,
+                                    const CleaveOpSpec *spec,
+                                    GArray            *changes,
+                                    CleaveEditResult  *result,
+                                    GError           **error);
+
+/* The changes that take the joining edges @pairs (n pairs) out, keeping
+ * each edge's kind, affinity and area. */
+gboolean _cleave_edit_removal_changes (CleaveGraph    *graph,
+                                       const guint64  *pairs,
+                                       guint           n,
+                                       GArray         *changes,
+                                       GError        **error);
+
+/* A fresh id in @chunk (any layer), from its counter; a layer-1 chunk
+ * without a counter starts after the largest supervoxel the graph has
+ * there. Inside the caller's transaction or not. */
+gboolean _cleave_edit_allocate_id  (CleaveGraph       *graph,
+                                    guint64            chunk,
+                                    guint64           *id,
+                                    GError           **error);
+
+GBytes  *_cleave_edit_ids_blob     (const guint64     *ids,
+                                    guint              n);
+GArray  *_cleave_edit_blob_ids     (const void        *blob,
+                                    int                len);
+
+G_END_DECLS
