@@ -20,6 +20,7 @@
 #include "cleave-graph.h"
 #include "cleave-ingest.h"
 #include "cleave-import.h"
+#include "cleave-queue.h"
 
 static char *opt_size;
 static char *opt_chunk;
@@ -182,6 +183,31 @@ add_volume (JsonBuilder  *b,
     }
 }
 
+/* The downsample worker's backlog, when the dataset has a graph. */
+static void
+add_backlog (JsonBuilder *b,
+             const char  *dir)
+{
+  g_autoptr(CleaveGraph) graph = cleave_graph_open (dir, NULL);
+  CleaveQueueBacklog q;
+
+  if (graph == NULL || !cleave_queue_get_backlog (graph, &q, NULL))
+    return;
+  json_builder_set_member_name (b, "downsample_queue");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "pending");
+  json_builder_add_int_value (b, q.pending);
+  json_builder_set_member_name (b, "claimed");
+  json_builder_add_int_value (b, q.claimed);
+  json_builder_set_member_name (b, "failed");
+  json_builder_add_int_value (b, q.failed);
+  json_builder_end_object (b);
+  if (!cleavectl_json)
+    printf ("downsample queue: %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " claimed, %" G_GUINT64_FORMAT
+            " failed%s\n", q.pending, q.claimed, q.failed,
+            q.pending + q.claimed > 0 ? " (coarser mips lag behind mip 0; run `cleavectl worker`)" : "");
+}
+
 static int
 run_info (const CleavectlCommand *command,
           char                  **args,
@@ -199,6 +225,7 @@ run_info (const CleavectlCommand *command,
   add_volume (b, "segmentation", cleave_dataset_get_seg (ds));
   if (cleave_dataset_get_image (ds))
     add_volume (b, "image", cleave_dataset_get_image (ds));
+  add_backlog (b, args[0]);
   json_builder_end_object (b);
   if (cleavectl_json)
     {

@@ -31,12 +31,14 @@ static GOptionEntry user_entries[] = {
 static char **opt_sources;
 static char **opt_sinks;
 static gboolean opt_preview;
+static gboolean opt_verbose;
 
 static GOptionEntry split_entries[] = {
   { "source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_sources, "A point on the part to keep apart (repeat for more)", "X,Y,Z" },
   { "sink", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_sinks, "A point on the other part (repeat for more)", "X,Y,Z" },
   { "preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview, "Show the two sides; change nothing", NULL },
   { "user", 0, 0, G_OPTION_ARG_STRING, &opt_user, "Who makes the edit (default: the login name)", "U" },
+  { "verbose", 0, 0, G_OPTION_ARG_NONE, &opt_verbose, "A timing line per stage on standard error", NULL },
   { NULL }
 };
 
@@ -59,8 +61,9 @@ add_ids (JsonBuilder *b,
 }
 
 static void
-print_result (const CleaveEditResult *r,
-              gboolean                split)
+print_result (const CleaveEditResult  *r,
+              gboolean                 split,
+              const CleaveSplitReport *report)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -70,6 +73,8 @@ print_result (const CleaveEditResult *r,
       printf ("op %" G_GUINT64_FORMAT ": %s; new roots:", r->op_id, cleave_op_status_name (r->status));
       for (guint i = 0; i < r->new_roots->len; i++)
         printf (" %" G_GUINT64_FORMAT, g_array_index (r->new_roots, guint64, i));
+      if (split && report->sv_split)
+        printf ("; %u supervoxel split(s)", report->seg_bboxes->len / 6);
       printf ("\n");
       return;
     }
@@ -83,9 +88,21 @@ print_result (const CleaveEditResult *r,
     {
       json_builder_set_member_name (b, "removed_edges");
       json_builder_add_int_value (b, r->n_deactivated);
-      /* Supervoxel splits come with the next issue. */
       json_builder_set_member_name (b, "sv_split");
-      json_builder_add_boolean_value (b, FALSE);
+      json_builder_add_boolean_value (b, report->sv_split);
+      if (report->sv_split)
+        {
+          json_builder_set_member_name (b, "seg_bboxes");
+          json_builder_begin_array (b);
+          for (guint i = 0; i + 5 < report->seg_bboxes->len; i += 6)
+            {
+              json_builder_begin_array (b);
+              for (guint k = 0; k < 6; k++)
+                json_builder_add_int_value (b, g_array_index (report->seg_bboxes, gint64, i + k));
+              json_builder_end_array (b);
+            }
+          json_builder_end_array (b);
+        }
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
@@ -112,7 +129,7 @@ run_merge (const CleavectlCommand *command,
   if (!cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, xyz, 2, sv, &error) ||
       !cleave_edit_merge (graph, sv[0], sv[1], xyz, xyz + 3, user (), &r, &error))
     return cleavectl_fail (command, error);
-  print_result (&r, FALSE);
+  print_result (&r, FALSE, NULL);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -133,7 +150,7 @@ run_revert (const CleavectlCommand *command,
     return cleavectl_fail (command, error);
   if (!(undo ? cleave_edit_undo : cleave_edit_redo) (graph, op, user (), &r, &error))
     return cleavectl_fail (command, error);
-  print_result (&r, FALSE);
+  print_result (&r, FALSE, NULL);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -390,6 +407,8 @@ run_split (const CleavectlCommand *command,
   g_autoptr(CleaveGraph) graph = NULL;
   g_auto(CleaveEditResult) r = { 0 };
   g_auto(CleaveMulticutResult) cut = { 0 };
+  g_auto(CleaveSplitReport) report = { 0 };
+  gboolean ok;
   guint n_src = opt_sources ? g_strv_length (opt_sources) : 0, n_snk = opt_sinks ? g_strv_length (opt_sinks) : 0;
   g_autofree gint64 *src = g_new (gint64, 3 * MAX (n_src, 1));
   g_autofree gint64 *snk = g_new (gint64, 3 * MAX (n_snk, 1));
@@ -406,12 +425,35 @@ run_split (const CleavectlCommand *command,
   ds = cleave_dataset_open (args[0], &error);
   if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
     return cleavectl_fail (command, error);
-  if (!cleave_edit_split (graph, cleave_dataset_get_seg (ds), src, n_src, snk, n_snk, opt_preview, user (), &cut, &r, &error))
+  ok = cleave_edit_split (graph, cleave_dataset_get_seg (ds), src, n_src, snk, n_snk, opt_preview, user (), &cut, &report,
+                          &r, &error);
+  /* Where the time went, also when it failed. */
+  if (opt_verbose && !opt_preview)
+    for (guint s = 0; s < CLEAVE_SPLIT_N_STAGES; s++)
+      g_printerr ("%-15s %9.1f ms\n", cleave_split_stage_name (s), report.stage_ms[s]);
+  if (!ok)
     return cleavectl_fail (command, error);
 
   if (!opt_preview)
     {
-      print_result (&r, TRUE);
+      print_result (&r, TRUE, &report);
+      return CLEAVECTL_EXIT_OK;
+    }
+  if (cut.kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
+    {
+      if (!cleavectl_json)
+        printf ("the cut must pass through a supervoxel: the split would split it first\n");
+      else
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "sv_split_required");
+          json_builder_add_boolean_value (b, TRUE);
+          json_builder_end_object (b);
+          {
+            g_autoptr(JsonNode) root = json_builder_get_root (b);
+            cleavectl_print_json (root);
+          }
+        }
       return CLEAVECTL_EXIT_OK;
     }
   if (!cleavectl_json)
@@ -435,10 +477,15 @@ run_split (const CleavectlCommand *command,
 
 const CleavectlCommand cleavectl_cmd_split = {
   .name = "split",
-  .synopsis = "DIR --source X,Y,Z [--source ...] --sink X,Y,Z [--sink ...] [--preview] [--user U] [--json]",
+  .synopsis = "DIR --source X,Y,Z [--source ...] --sink X,Y,Z [--sink ...] [--preview] [--user U] [--verbose] [--json]",
   .summary = "Split an object between source and sink points with a multicut",
-  .description = "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...], \"removed_edges\": N, \"sv_split\": false}\n"
-                 "--preview --json: {\"source_svs\": [...], \"sink_svs\": [...], \"illegal\": false}",
+  .description = "When the cut must pass through a supervoxel (a source and a sink in one), that supervoxel is split\n"
+                 "first along its thinnest section, under L2 chunk locks, then the object is cut.\n"
+                 "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...], \"removed_edges\": N,\n"
+                 "         \"sv_split\": true, \"seg_bboxes\": [[x0,y0,z0,x1,y1,z1], ...]}\n"
+                 "--preview --json: {\"source_svs\": [...], \"sink_svs\": [...], \"illegal\": false}, or\n"
+                 "                  {\"sv_split_required\": true}\n"
+                 "--verbose: a timing line per stage on standard error.",
   .entries = split_entries,
   .json = TRUE,
   .min_args = 1,

@@ -56,6 +56,7 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_ops,
   &cleavectl_cmd_locks,
   &cleavectl_cmd_verify,
+  &cleavectl_cmd_worker,
 };
 
 /* Number of leading words of @argv that spell @name, or 0. */

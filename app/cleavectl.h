@@ -74,5 +74,6 @@ extern const CleavectlCommand cleavectl_cmd_redo;
 extern const CleavectlCommand cleavectl_cmd_ops;
 extern const CleavectlCommand cleavectl_cmd_locks;
 extern const CleavectlCommand cleavectl_cmd_verify;
+extern const CleavectlCommand cleavectl_cmd_worker;
 
 G_END_DECLS

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 
+#include "cleave-pyramid.h"
+
 G_DEFINE_QUARK (cleave-dataset-error-quark, cleave_dataset_error)
 
 struct _CleaveDataset
@@ -134,6 +136,15 @@ cleave_dataset_create (const char             *dir,
   *seg_base_out = NULL;
   if (image_out)
     *image_out = NULL;
+  /* A pyramid whose factor changes from scale to scale would be
+   * downsampled wrongly by the worker: refuse it before anything exists. */
+  {
+    guint factor[3];
+
+    if (!cleave_pyramid_factor (seg_info, seg_what, factor, error) ||
+        (image_info != NULL && !cleave_pyramid_factor (image_info, image_what, factor, error)))
+      return FALSE;
+  }
   if (g_file_test (dir, G_FILE_TEST_EXISTS) && !is_empty_dir (dir))
     {
       g_set_error (error, CLEAVE_DATASET_ERROR, CLEAVE_DATASET_ERROR_EXISTS,

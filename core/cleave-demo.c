@@ -452,6 +452,9 @@ pyramid_info (const CleaveDemoParams *p,
   CleaveVolumeInfo *info = cleave_volume_info_new (segmentation,
                                                    segmentation ? CLEAVE_DATA_TYPE_UINT64 : CLEAVE_DATA_TYPE_UINT8);
 
+  /* What step 6 uses, recorded for the downsample worker. */
+  info->downsampling = g_strdup (segmentation ? "mode" : "mean");
+
   for (guint m = 0; m < p->n_mips; m++)
     {
       double f = (double) (1u << m);

@@ -72,6 +72,14 @@ gboolean _cleave_edit_allocate_id  (CleaveGraph       *graph,
                                     guint64           *id,
                                     GError           **error);
 
+/* Writes @changes (EdgeChange) at @ts for @op, under each endpoint's L2
+ * chunk. Inside the caller's transaction. */
+gboolean _cleave_edit_write_edges  (CleaveGraph       *graph,
+                                    GArray            *changes,
+                                    gint64             ts,
+                                    guint64            op,
+                                    GError           **error);
+
 GBytes  *_cleave_edit_ids_blob     (const guint64     *ids,
                                     guint              n);
 GArray  *_cleave_edit_blob_ids     (const void        *blob,

@@ -390,8 +390,8 @@ out:
   return ok;
 }
 
-static gboolean
-write_edge_changes (CleaveGraph *g,
+gboolean
+_cleave_edit_write_edges (CleaveGraph *g,
                     GArray      *changes,
                     gint64       ts,
                     guint64      op,
@@ -561,6 +561,57 @@ _cleave_exec_go_durable (CleaveExec *x,
   return TRUE;
 }
 
+/* DIR/errors/OPID.json for a failed op (shared spec/reference-pcg.md §8):
+ * best effort, it never hides the error it records. */
+static void
+write_error_artifact (CleaveGraph        *g,
+                      const CleaveOpSpec *spec,
+                      guint64             op,
+                      const char         *stage,
+                      const GError       *err)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonNode) inputs = NULL;
+  g_autofree char *dir = g_build_filename (g->dir, "errors", NULL);
+  g_autofree char *name = g_strdup_printf ("%" G_GUINT64_FORMAT ".json", op);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *text = NULL;
+
+  if (err == NULL)
+    return;
+  inputs = json_from_string (spec->inputs ? spec->inputs : "{}", NULL);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "op_id");
+  json_builder_add_int_value (b, (gint64) op);
+  json_builder_set_member_name (b, "op_type");
+  json_builder_add_string_value (b, spec->kind);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, spec->user);
+  json_builder_set_member_name (b, "replay");
+  json_builder_add_boolean_value (b, spec->replay_op != 0);
+  json_builder_set_member_name (b, "inputs");
+  json_builder_add_value (b, inputs ? g_steal_pointer (&inputs) : json_node_new (JSON_NODE_NULL));
+  json_builder_set_member_name (b, "error_class");
+  json_builder_add_string_value (b, g_quark_to_string (err->domain));
+  json_builder_set_member_name (b, "error_code");
+  json_builder_add_int_value (b, err->code);
+  json_builder_set_member_name (b, "error_message");
+  json_builder_add_string_value (b, err->message);
+  json_builder_set_member_name (b, "failed_in");
+  json_builder_add_string_value (b, stage);
+  json_builder_set_member_name (b, "time_ns");
+  json_builder_add_int_value (b, cleave_now_ns ());
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  if (g_mkdir_with_parents (dir, 0755) != 0 || !g_file_set_contents (path, text, -1, NULL))
+    g_warning ("%s: could not write the error artifact of op %" G_GUINT64_FORMAT, path, op);
+}
+
 /* The whole life of one op over a set of edge changes. */
 gboolean
 _cleave_edit_execute (CleaveGraph        *g,
@@ -585,6 +636,7 @@ _cleave_edit_execute (CleaveGraph        *g,
   guint64 op = 0;
   gint64 ts;
   gboolean locked = FALSE, ok = FALSE;
+  const char *stage = "root lock";
   CleaveExec x = { g, 0, 0, spec->replay_op != 0 };
 
   memset (result, 0, sizeof *result);
@@ -700,6 +752,7 @@ _cleave_edit_execute (CleaveGraph        *g,
   cleave_fault_point ("edit-created");
 
   /* Changes computed under the lock (a multicut, a supervoxel split). */
+  stage = "compute";
   if (spec->apply && !spec->apply (g, &x, spec->apply_data, changes, error))
     goto fail;
   for (guint i = 0; i < changes->len; i++)
@@ -716,6 +769,7 @@ _cleave_edit_execute (CleaveGraph        *g,
    * root lock: if the persist does not end cleanly its cells stay, and
    * the objects are refused to other ops until the op is recovered
    * (shared spec/reference-pcg.md §3.2). */
+  stage = "persist";
   if (!_cleave_exec_go_durable (&x, error))
     goto fail;
   if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
@@ -753,7 +807,7 @@ _cleave_edit_execute (CleaveGraph        *g,
           g_hash_table_iter_remove (&it);
       }
   }
-  if (!write_edge_changes (g, changes, ts, op, error) ||
+  if (!_cleave_edit_write_edges (g, changes, ts, op, error) ||
       !rebuild (g, leaves, edges, ts, result->new_roots, error) ||
       !write_lineage (g, old_roots, result->new_roots, ts, error))
     goto rollback;
@@ -841,6 +895,8 @@ fail:
 out:
   if (stmt)
     sqlite3_finalize (stmt);
+  if (!ok && op != 0)
+    write_error_artifact (g, spec, op, stage, error ? *error : NULL);
   if (locked)
     cleave_lock_release (g, keys, old_roots->len, op, FALSE, NULL);
   return ok;

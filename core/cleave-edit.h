@@ -26,6 +26,8 @@ typedef enum
 {
   CLEAVE_EDIT_ERROR_PRECONDITION,   /* the request cannot be done as asked; the message says why */
   CLEAVE_EDIT_ERROR_NOT_FOUND,      /* no such op */
+  CLEAVE_EDIT_ERROR_POSTCONDITION,  /* the edit computed something it must not write */
+  CLEAVE_EDIT_ERROR_STUCK,          /* an op is stuck, or is not stuck as asked */
 } CleaveEditError;
 
 GQuark cleave_edit_error_quark (void);

@@ -50,7 +50,13 @@ static const char *schema =
   "  indefinite_op INTEGER) WITHOUT ROWID;"
   /* Ingest progress: a chunk of a layer is done when its nodes are written. */
   "CREATE TABLE IF NOT EXISTS ingest_chunk (layer INTEGER NOT NULL, chunk INTEGER NOT NULL,"
-  "  PRIMARY KEY (layer, chunk)) WITHOUT ROWID;";
+  "  PRIMARY KEY (layer, chunk)) WITHOUT ROWID;"
+  /* Work for the downsample worker (cleave-queue.h): an op's mip-0 bboxes
+   * (6 little-endian int64 each); a claim (a token, and not_before as its
+   * expiry) or, after a failure, the time of the next try. */
+  "CREATE TABLE IF NOT EXISTS edit_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, op INTEGER NOT NULL,"
+  "  downsample INTEGER NOT NULL DEFAULT 1, bboxes BLOB NOT NULL, enqueued INTEGER NOT NULL, claim INTEGER,"
+  "  not_before INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, error TEXT);";
 
 
 gboolean

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "algo/cleave-maxflow.h"
+#include "cleave-edit-private.h"
+#include "cleave-fault.h"
 #include "cleave-graph-private.h"
+#include "cleave-sv-split.h"
 #include "cleave-node-id.h"
 #include "cleave-util.h"
 
@@ -147,17 +150,20 @@ augment_paths (GArray       **adj,
       }
 }
 
-gboolean
-cleave_multicut_compute (CleaveGraph          *g,
-                         const guint64        *sources,
-                         const gint64         *source_xyz,
-                         guint                 n_src,
-                         const guint64        *sinks,
-                         const gint64         *sink_xyz,
-                         guint                 n_snk,
-                         gboolean              preview,
-                         CleaveMulticutResult *r,
-                         GError              **error)
+/* cleave_multicut_compute; with @problem, stops before solving and hands
+ * out the max-flow problem instead (cleave_multicut_build_flow_problem). */
+static gboolean
+multicut_compute (CleaveGraph          *g,
+                  const guint64        *sources,
+                  const gint64         *source_xyz,
+                  guint                 n_src,
+                  const guint64        *sinks,
+                  const gint64         *sink_xyz,
+                  guint                 n_snk,
+                  gboolean              preview,
+                  CleaveMulticutResult *r,
+                  CleaveMaxflow       **problem,
+                  GError              **error)
 {
   const CleaveGraphMeta *m = cleave_graph_get_meta (g);
   g_autoptr(GArray) seeds = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -291,8 +297,9 @@ cleave_multicut_compute (CleaveGraph          *g,
            * which, with the map from each piece to its representative. */
           r->kind = CLEAVE_MULTICUT_SV_SPLIT_REQUIRED;
           r->sv_remap = g_array_new (FALSE, FALSE, sizeof (guint64));
+          /* Every local supervoxel with its representative: each source
+           * and sink may share one with the other team. */
           for (guint q = 0; q < n; q++)
-            if (cleave_uf_find (p, q) == src_seed[i])
               {
                 g_array_append_val (r->sv_remap, g_array_index (local, guint64, q));
                 g_array_append_val (r->sv_remap, g_array_index (local, guint64, cleave_uf_find (p, q)));
@@ -390,6 +397,11 @@ cleave_multicut_compute (CleaveGraph          *g,
       cleave_maxflow_add_terminal (flow_graph, ss[i], big, 0);
     for (guint j = 0; j < n_snk; j++)
       cleave_maxflow_add_terminal (flow_graph, ks[j], 0, big);
+    if (problem != NULL)
+      {
+        *problem = g_steal_pointer (&flow_graph);
+        return TRUE;
+      }
     flow = cleave_maxflow_solve (flow_graph);
     if (flow >= big)
       return precondition (error, "the sources and the sinks cannot be separated without cutting the paths "
@@ -452,6 +464,21 @@ cleave_multicut_compute (CleaveGraph          *g,
   return TRUE;
 }
 
+gboolean
+cleave_multicut_compute (CleaveGraph          *g,
+                         const guint64        *sources,
+                         const gint64         *source_xyz,
+                         guint                 n_src,
+                         const guint64        *sinks,
+                         const gint64         *sink_xyz,
+                         guint                 n_snk,
+                         gboolean              preview,
+                         CleaveMulticutResult *r,
+                         GError              **error)
+{
+  return multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, preview, r, NULL, error);
+}
+
 /* Whether the object, all of it, still joins a source and a sink once
  * @removed are gone: a cut inside the box can be bridged outside it. */
 static gboolean
@@ -503,44 +530,117 @@ still_joined (CleaveGraph   *g,
   return TRUE;
 }
 
-gboolean
-cleave_edit_split (CleaveGraph          *g,
-                   CleaveVolume         *seg,
-                   const gint64         *source_xyz,
-                   guint                 n_src,
-                   const gint64         *sink_xyz,
-                   guint                 n_snk,
-                   gboolean              preview,
-                   const char           *user,
-                   CleaveMulticutResult *cut,
-                   CleaveEditResult     *result,
-                   GError              **error)
+typedef struct
 {
-  g_autofree guint64 *sources = g_new (guint64, MAX (n_src, 1));
-  g_autofree guint64 *sinks = g_new (guint64, MAX (n_snk, 1));
-  g_autoptr(GString) inputs = g_string_new ("{\"sources\": [");
+  CleaveVolume         *seg;
+  guint64              *sources;
+  const gint64         *source_xyz;
+  guint                 n_src;
+  guint64              *sinks;
+  const gint64         *sink_xyz;
+  guint                 n_snk;
+  CleaveMulticutResult *cut;
+  CleaveSplitReport    *report;
+} SplitApply;
+
+static double
+ms_since (gint64 *t)
+{
+  gint64 now = cleave_now_ns ();
+  double ms = (now - *t) / 1e6;
+
+  *t = now;
+  return ms;
+}
+
+/* The multicut, under the op's root lock (shared spec/reference-pcg.md §2
+ * step 2): a cut goes straight to its edges; a cut that must pass through
+ * a supervoxel splits it first (durably), then cuts again on the fresh ids. */
+static gboolean
+split_apply (CleaveGraph *g,
+             CleaveExec  *x,
+             gpointer     data,
+             GArray      *changes,
+             GError     **error)
+{
+  SplitApply *a = data;
+  CleaveSplitReport *rep = a->report;
+  gint64 clock = cleave_now_ns ();
   gboolean joined = FALSE;
   guint64 root;
 
-  memset (result, 0, sizeof *result);
-  if (!cleave_volume_lookup (seg, 0, source_xyz, n_src, sources, error) ||
-      !cleave_volume_lookup (seg, 0, sink_xyz, n_snk, sinks, error))
+  cleave_multicut_result_clear (a->cut);
+  if (!cleave_multicut_compute (g, a->sources, a->source_xyz, a->n_src, a->sinks, a->sink_xyz, a->n_snk, FALSE,
+                                a->cut, error))
     return FALSE;
-  if (!cleave_multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, preview, cut, error))
-    return FALSE;
-  if (cut->kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
-    return precondition (error, "the cut must pass through supervoxel %" G_GUINT64_FORMAT
-                         " (a source and a sink are in one physical supervoxel); supervoxel splits are not "
-                         "available yet", g_array_index (cut->sv_remap, guint64, 1));
-  if (preview)
-    return TRUE;
+  rep->stage_ms[CLEAVE_SPLIT_STAGE_MULTICUT] += ms_since (&clock);
+  if (a->cut->kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
+    {
+      CleaveSvSplitTimings t = { 0 };
+      g_autoptr(GArray) remap = g_steal_pointer (&a->cut->sv_remap);
+      gboolean ok = _cleave_sv_split_run (g, x, a->seg, remap, a->sources, a->source_xyz, a->n_src, a->sinks,
+                                          a->sink_xyz, a->n_snk, rep->seg_bboxes, &t, error);
 
-  if (!cleave_graph_get_roots (g, sources, 1, CLEAVE_GRAPH_LATEST, &root, error) ||
-      !still_joined (g, root, &sources[0], &sinks[0], cut->removed, &joined, error))
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_PLAN] += t.plan_ms;
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_LOCK] += t.lock_ms;
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_SV_SPLIT] += t.compute_ms;
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_SEG_WRITE] += t.seg_write_ms;
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_GRAPH_WRITE] += t.graph_write_ms;
+      if (!ok)
+        return FALSE;
+      rep->sv_split = TRUE;
+      clock = cleave_now_ns ();
+      cleave_fault_point ("svsplit-before-retry");
+      /* The split is durable whatever the retry says (invariant 14). */
+      cleave_multicut_result_clear (a->cut);
+      if (!cleave_multicut_compute (g, a->sources, a->source_xyz, a->n_src, a->sinks, a->sink_xyz, a->n_snk, FALSE,
+                                    a->cut, error))
+        return FALSE;
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_RETRY] += ms_since (&clock);
+      if (a->cut->kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
+        return precondition (error, "the supervoxel split succeeded but source and sink remain connected; "
+                             "place source and sink farther apart");
+    }
+  if (a->cut->removed == NULL || a->cut->removed->len == 0)
+    {
+      g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_POSTCONDITION,
+                   "the multicut could not find any edges to remove");
+      return FALSE;
+    }
+  if (!cleave_graph_get_roots (g, a->sources, 1, CLEAVE_GRAPH_LATEST, &root, error) ||
+      !still_joined (g, root, &a->sources[0], &a->sinks[0], a->cut->removed, &joined, error))
     return FALSE;
   if (joined)
     return precondition (error, "the object stays joined around the box the cut was made in; place points "
                          "closer to where it should come apart");
+  return _cleave_edit_removal_changes (g, (guint64 *) a->cut->removed->data, a->cut->removed->len / 2, changes, error);
+}
+
+void
+cleave_split_report_clear (CleaveSplitReport *report)
+{
+  g_clear_pointer (&report->seg_bboxes, g_array_unref);
+  memset (report, 0, sizeof *report);
+}
+
+const char *
+cleave_split_stage_name (CleaveSplitStage stage)
+{
+  static const char *names[] = { "plan", "lock", "split compute", "seg write", "graph write", "multicut",
+                                 "retry multicut", "commit" };
+
+  return stage < G_N_ELEMENTS (names) ? names[stage] : "?";
+}
+
+static char *
+split_inputs (const guint64 *sources,
+              const gint64  *source_xyz,
+              guint          n_src,
+              const guint64 *sinks,
+              const gint64  *sink_xyz,
+              guint          n_snk)
+{
+  GString *inputs = g_string_new ("{\"sources\": [");
 
   for (guint i = 0; i < n_src; i++)
     g_string_append_printf (inputs, "%s{\"sv\": %" G_GUINT64_FORMAT ", \"xyz\": [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
@@ -553,6 +653,109 @@ cleave_edit_split (CleaveGraph          *g,
                             sink_xyz[3 * j + 1], sink_xyz[3 * j + 2]);
   g_string_append_printf (inputs, "], \"bbox_offset\": [%d, %d, %d]}", CLEAVE_MULTICUT_BBOX_OFFSET_XY,
                           CLEAVE_MULTICUT_BBOX_OFFSET_XY, CLEAVE_MULTICUT_BBOX_OFFSET_Z);
-  return cleave_edit_remove_edges (g, "split", (guint64 *) cut->removed->data, cut->removed->len / 2,
-                                   inputs->str, user, result, error);
+  return g_string_free (inputs, FALSE);
+}
+
+gboolean
+cleave_edit_split (CleaveGraph          *g,
+                   CleaveVolume         *seg,
+                   const gint64         *source_xyz,
+                   guint                 n_src,
+                   const gint64         *sink_xyz,
+                   guint                 n_snk,
+                   gboolean              preview,
+                   const char           *user,
+                   CleaveMulticutResult *cut,
+                   CleaveSplitReport    *report,
+                   CleaveEditResult     *result,
+                   GError              **error)
+{
+  return _cleave_edit_split_run (g, seg, source_xyz, n_src, sink_xyz, n_snk, preview, user, 0, cut, report, result,
+                                 error);
+}
+
+gboolean
+_cleave_edit_split_run (CleaveGraph          *g,
+                        CleaveVolume         *seg,
+                        const gint64         *source_xyz,
+                        guint                 n_src,
+                        const gint64         *sink_xyz,
+                        guint                 n_snk,
+                        gboolean              preview,
+                        const char           *user,
+                        guint64               replay_op,
+                        CleaveMulticutResult *cut,
+                        CleaveSplitReport    *report,
+                        CleaveEditResult     *result,
+                        GError              **error)
+{
+  g_autofree guint64 *sources = g_new (guint64, MAX (n_src, 1));
+  g_autofree guint64 *sinks = g_new (guint64, MAX (n_snk, 1));
+  g_autofree guint64 *svs = g_new (guint64, n_src + n_snk + 1);
+  g_autofree char *inputs = NULL;
+  SplitApply apply = { seg, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, cut, report };
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  CleaveOpSpec spec = { "split", user, NULL, 0, 0 };
+  gint64 clock = cleave_now_ns ();
+  gboolean ok;
+
+  memset (result, 0, sizeof *result);
+  memset (report, 0, sizeof *report);
+  report->seg_bboxes = g_array_new (FALSE, FALSE, sizeof (gint64));
+  /* The ids come from the segmentation at the points, now: a stale id
+   * from an earlier look cannot mislead the split. */
+  if (!cleave_volume_lookup (seg, 0, source_xyz, n_src, sources, error) ||
+      !cleave_volume_lookup (seg, 0, sink_xyz, n_snk, sinks, error))
+    return FALSE;
+  if (preview)
+    {
+      /* Nothing is written; a cut through a supervoxel comes back as
+       * CLEAVE_MULTICUT_SV_SPLIT_REQUIRED for the caller to show. */
+      return cleave_multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, TRUE, cut, error);
+    }
+  /* A quick check before any op is made, so a plain mistake (points in
+   * two objects, on background) is refused without an op row. */
+  if (!cleave_multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, TRUE, cut, error))
+    return FALSE;
+  cleave_multicut_result_clear (cut);
+
+  memcpy (svs, sources, n_src * 8);
+  memcpy (svs + n_src, sinks, n_snk * 8);
+  inputs = split_inputs (sources, source_xyz, n_src, sinks, sink_xyz, n_snk);
+  spec.inputs = inputs;
+  spec.svs = svs;
+  spec.n_svs = n_src + n_snk;
+  spec.apply = split_apply;
+  spec.apply_data = &apply;
+  spec.replay_op = replay_op;
+  ok = _cleave_edit_execute (g, &spec, changes, result, error);
+  /* What execute spent beyond the stages above: its persist. */
+  {
+    double total = ms_since (&clock), staged = 0;
+
+    for (guint s = 0; s < CLEAVE_SPLIT_STAGE_COMMIT; s++)
+      staged += report->stage_ms[s];
+    report->stage_ms[CLEAVE_SPLIT_STAGE_COMMIT] = MAX (0, total - staged);
+  }
+  return ok;
+}
+
+CleaveMaxflow *
+cleave_multicut_build_flow_problem (CleaveGraph   *g,
+                                    const guint64 *sources,
+                                    const gint64  *source_xyz,
+                                    guint          n_src,
+                                    const guint64 *sinks,
+                                    const gint64  *sink_xyz,
+                                    guint          n_snk,
+                                    GError       **error)
+{
+  g_auto(CleaveMulticutResult) r = { 0 };
+  CleaveMaxflow *problem = NULL;
+
+  if (!multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, TRUE, &r, &problem, error))
+    return NULL;
+  if (problem == NULL)
+    precondition (error, "a source and a sink are in one physical supervoxel: there is no flow problem to build");
+  return problem;
 }

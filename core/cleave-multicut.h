@@ -13,6 +13,7 @@
 
 #pragma once
 
+#include "algo/cleave-maxflow.h"
 #include "cleave-edit.h"
 #include "cleave-graph.h"
 #include "cleave-volume.h"
@@ -59,6 +60,35 @@ gboolean cleave_multicut_compute (CleaveGraph          *graph,
 /* Looks the points up in @seg, computes the cut and, unless @preview,
  * executes it as a "split" op. A cut through a supervoxel is a
  * precondition error until supervoxel splits exist. */
+/* Where a split's time went (--verbose). */
+typedef enum
+{
+  CLEAVE_SPLIT_STAGE_PLAN,
+  CLEAVE_SPLIT_STAGE_LOCK,
+  CLEAVE_SPLIT_STAGE_SV_SPLIT,
+  CLEAVE_SPLIT_STAGE_SEG_WRITE,
+  CLEAVE_SPLIT_STAGE_GRAPH_WRITE,
+  CLEAVE_SPLIT_STAGE_MULTICUT,
+  CLEAVE_SPLIT_STAGE_RETRY,
+  CLEAVE_SPLIT_STAGE_COMMIT,
+  CLEAVE_SPLIT_N_STAGES
+} CleaveSplitStage;
+
+typedef struct
+{
+  gboolean sv_split;                          /* a supervoxel was split on the way */
+  GArray  *seg_bboxes;                        /* gint64, 6 per split: lo then hi, mip-0 voxels */
+  double   stage_ms[CLEAVE_SPLIT_N_STAGES];
+} CleaveSplitReport;
+
+void        cleave_split_report_clear (CleaveSplitReport *report);
+const char *cleave_split_stage_name   (CleaveSplitStage   stage);
+
+/* Splits the object at the points (the supervoxel ids are read from @seg
+ * there): one op, under its root lock, whose multicut cuts edges and, when
+ * the cut must pass through a supervoxel, splits that supervoxel first.
+ * With @preview nothing is written and @cut says what would be cut (or
+ * CLEAVE_MULTICUT_SV_SPLIT_REQUIRED). */
 gboolean cleave_edit_split       (CleaveGraph          *graph,
                                   CleaveVolume         *seg,
                                   const gint64         *source_xyz,
@@ -68,9 +98,40 @@ gboolean cleave_edit_split       (CleaveGraph          *graph,
                                   gboolean              preview,
                                   const char           *user,
                                   CleaveMulticutResult *cut,
+                                  CleaveSplitReport    *report,
                                   CleaveEditResult     *result,
                                   GError              **error);
 
+/* The same, re-executing stuck op @replay_op in privileged mode (0: a new op). */
+gboolean _cleave_edit_split_run  (CleaveGraph          *graph,
+                                  CleaveVolume         *seg,
+                                  const gint64         *source_xyz,
+                                  guint                 n_sources,
+                                  const gint64         *sink_xyz,
+                                  guint                 n_sinks,
+                                  gboolean              preview,
+                                  const char           *user,
+                                  guint64               replay_op,
+                                  CleaveMulticutResult *cut,
+                                  CleaveSplitReport    *report,
+                                  CleaveEditResult     *result,
+                                  GError              **error);
+
+/* The max-flow problem cleave_multicut_compute solves for these points
+ * (local graph, contracted, with the team paths made uncuttable and the
+ * seeds' terminal links), unsolved: for benchmarks and tests. NULL with
+ * @error where compute fails, and when it would report
+ * CLEAVE_MULTICUT_SV_SPLIT_REQUIRED instead. */
+CleaveMaxflow *cleave_multicut_build_flow_problem (CleaveGraph   *graph,
+                                                   const guint64 *sources,
+                                                   const gint64  *source_xyz,
+                                                   guint          n_sources,
+                                                   const guint64 *sinks,
+                                                   const gint64  *sink_xyz,
+                                                   guint          n_sinks,
+                                                   GError       **error);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveMulticutResult, cleave_multicut_result_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveSplitReport, cleave_split_report_clear)
 
 G_END_DECLS

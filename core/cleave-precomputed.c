@@ -59,6 +59,7 @@ cleave_volume_info_free (CleaveVolumeInfo *info)
   g_free (info->mesh);
   g_free (info->skeletons);
   g_free (info->segment_properties);
+  g_free (info->downsampling);
   g_free (info);
 }
 
@@ -79,6 +80,7 @@ cleave_volume_info_copy (const CleaveVolumeInfo *info)
   copy->mesh = g_strdup (info->mesh);
   copy->skeletons = g_strdup (info->skeletons);
   copy->segment_properties = g_strdup (info->segment_properties);
+  copy->downsampling = g_strdup (info->downsampling);
   return copy;
 }
 
@@ -310,6 +312,7 @@ cleave_volume_info_parse (const char *json,
   info->mesh = g_strdup (get_string (root, "mesh"));
   info->skeletons = g_strdup (get_string (root, "skeletons"));
   info->segment_properties = g_strdup (get_string (root, "segment_properties"));
+  info->downsampling = g_strdup (get_string (root, "downsampling"));
 
   scales = json_object_get_member (root, "scales");
   if (scales == NULL || !JSON_NODE_HOLDS_ARRAY (scales))
@@ -404,6 +407,11 @@ cleave_volume_info_to_json (const CleaveVolumeInfo *info)
     {
       json_builder_set_member_name (b, "segment_properties");
       json_builder_add_string_value (b, info->segment_properties);
+    }
+  if (info->downsampling)
+    {
+      json_builder_set_member_name (b, "downsampling");
+      json_builder_add_string_value (b, info->downsampling);
     }
   json_builder_end_object (b);
 

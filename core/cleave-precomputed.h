@@ -48,6 +48,10 @@ typedef struct
   char           *mesh;              /* kept as they were, or NULL */
   char           *skeletons;
   char           *segment_properties;
+  /* How the mips above 0 were made, as whoever made them recorded it:
+   * "mode" (dense), "mode_sparse" or "mean"; NULL if nobody did. Not part
+   * of the precomputed format; Neuroglancer and tensorstore ignore it. */
+  char           *downsampling;
 } CleaveVolumeInfo;
 
 CleaveVolumeInfo *cleave_volume_info_new       (gboolean                segmentation,

@@ -43,12 +43,16 @@ report (Report     *r,
     r->func (msg, r->user_data);
 }
 
+/* The supervoxels of the graph now: every layer-1 node but those a
+ * supervoxel split replaced (they have a new identity). */
 static GArray *
 graph_supervoxels (CleaveGraph *g,
                    GError     **error)
 {
   sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
-                                              "SELECT DISTINCT node FROM parent WHERE node >= ? AND node < ? ORDER BY node", error);
+                                              "SELECT DISTINCT node FROM parent WHERE node >= ?1 AND node < ?2 AND node NOT IN "
+                                              "(SELECT node FROM lineage WHERE kind = 2 AND node >= ?1 AND node < ?2) "
+                                              "ORDER BY node", error);
   GArray *out;
 
   if (stmt == NULL)

@@ -50,65 +50,21 @@
 
 #define G_LOG_DOMAIN "cleave-maxflow"
 
-#include "cleave-maxflow.h"
+#include "cleave-maxflow-private.h"
 
 #include <math.h>
 
-/* Node.parent is the residual slot of the arc from the node to its parent,
- * or one of these, which no slot reaches (at most 2^32 - 4 slots). */
-#define PARENT_FREE     G_MAXUINT32         /* in neither tree */
-#define PARENT_TERMINAL (G_MAXUINT32 - 1)   /* hangs from the source or sink */
-#define PARENT_ORPHAN   (G_MAXUINT32 - 2)   /* lost its parent, not yet re-attached */
-
-#define NO_NODE G_MAXUINT32
-#define NO_SLOT G_MAXUINT32
-#define INFINITE_DIST G_MAXUINT32
-
-#define MAX_EDGES ((gsize) G_MAXUINT32 / 2 - 2)
-
-typedef struct
-{
-  double  tr;       /* residual terminal capacity: > 0 source, < 0 sink */
-  guint32 parent;
-  guint32 pnode;    /* the parent, when parent is a slot */
-  guint32 next;     /* active queue: NO_NODE when out, itself when last */
-  guint32 ts;       /* time at which dist was last known to be exact */
-  guint32 dist;     /* arcs to the terminal, 1 for a terminal's child */
-  guint32 is_sink;
-} Node;
-
-/* One arc out of a node: its head and its residual slot. */
-typedef struct
-{
-  guint32 head;
-  guint32 slot;
-} Adj;
-
-struct _CleaveMaxflow
-{
-  guint    n_nodes;
-  Node    *nodes;
-
-  double  *r;              /* 2 per edge: a -> b, b -> a */
-  guint32 *ends;           /* 2 per edge: a, b; until solve */
-  gsize    n_edges;
-  gsize    edges_alloc;
-
-  guint32 *first;          /* from solve on: node i's arcs are */
-  Adj     *adj;            /* adj[first[i]..first[i + 1]) */
-
-  guint32  queue_first;
-  guint32  queue_last;
-
-  guint32 *orphans;        /* FIFO: orphans[orphan_head..n_orphans) */
-  gsize    n_orphans;
-  gsize    orphan_head;
-  gsize    orphans_alloc;
-
-  guint32  time;
-  double   flow;
-  gboolean solved;
-};
+/* BK's worst case is pseudo-polynomial, and some graphs get close to it:
+ * 3D grids with random capacities and seeds on two opposite faces (the
+ * flow has to be split over very many long paths, each augmentation
+ * saturates one arc and leaves a trail of orphans). BK counts its work
+ * (arcs scanned by growth and adoption, steps up the trees, arcs on the
+ * augmenting paths); past WORK_PER_ARC times the size of the graph,
+ * push-relabel (cleave-maxflow-pr.c) finishes from the flow BK has found
+ * so far. On graphs BK handles well the limit is never reached: see
+ * docs/maxflow.md for the measured ratios. */
+#define WORK_PER_ARC 8
+#define WORK_LIMIT_DEFAULT G_MAXSIZE
 
 CleaveMaxflow *
 cleave_maxflow_new (guint n_nodes,
@@ -124,6 +80,7 @@ cleave_maxflow_new (guint n_nodes,
   mf->edges_alloc = MIN (MAX (n_edges_hint, 16), MAX_EDGES);
   mf->r = g_new (double, 2 * mf->edges_alloc);
   mf->ends = g_new (guint32, 2 * mf->edges_alloc);
+  mf->work_limit = WORK_LIMIT_DEFAULT;
   return mf;
 }
 
@@ -218,6 +175,47 @@ cleave_maxflow_add_terminal (CleaveMaxflow *mf,
     }
   mf->flow += MIN (src, snk);
   n->tr = src - snk;
+}
+
+void
+cleave_maxflow_get_edge (CleaveMaxflow *mf,
+                         gsize          e,
+                         guint         *a,
+                         guint         *b,
+                         double        *cap_ab,
+                         double        *cap_ba)
+{
+  g_return_if_fail (mf != NULL);
+  g_return_if_fail (!mf->solved);
+  g_return_if_fail (e < mf->n_edges);
+
+  *a = mf->ends[2 * e];
+  *b = mf->ends[2 * e + 1];
+  *cap_ab = mf->r[2 * e];
+  *cap_ba = mf->r[2 * e + 1];
+}
+
+void
+cleave_maxflow_get_terminal (CleaveMaxflow *mf,
+                             guint          node,
+                             double        *cap_source,
+                             double        *cap_sink)
+{
+  g_return_if_fail (mf != NULL);
+  g_return_if_fail (!mf->solved);
+  g_return_if_fail (node < mf->n_nodes);
+
+  *cap_source = MAX (mf->nodes[node].tr, 0);
+  *cap_sink = MAX (-mf->nodes[node].tr, 0);
+}
+
+double
+cleave_maxflow_get_through_flow (CleaveMaxflow *mf)
+{
+  g_return_val_if_fail (mf != NULL, 0);
+  g_return_val_if_fail (!mf->solved, 0);
+
+  return mf->flow;
 }
 
 /* Active queue: FIFO through Node.next. */
@@ -415,10 +413,16 @@ augment (CleaveMaxflow *mf,
   guint32 k, pa;
 
   for (k = s_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
-    d = MIN (d, r[pa ^ 1]);
+    {
+      d = MIN (d, r[pa ^ 1]);
+      mf->work++;
+    }
   d = MIN (d, nodes[k].tr);
   for (k = t_end; (pa = nodes[k].parent) != PARENT_TERMINAL; k = nodes[k].pnode)
-    d = MIN (d, r[pa]);
+    {
+      d = MIN (d, r[pa]);
+      mf->work++;
+    }
   d = MIN (d, -nodes[k].tr);
 
   if (isinf (d))
@@ -467,6 +471,8 @@ origin_dist (CleaveMaxflow *mf,
     {
       Node *nk = &nodes[k];
 
+      mf->work++;
+
       if (nk->ts == time)
         {
           d += nk->dist;
@@ -510,6 +516,7 @@ process_orphan (CleaveMaxflow *mf,
   guint32 is_sink = ni->is_sink;
   guint32 best = NO_SLOT, best_node = NO_NODE, best_d = INFINITE_DIST;
 
+  mf->work += end - mf->first[i];
   for (guint32 k = mf->first[i]; k < end; k++)
     {
       guint32 j = adj[k].head, d;
@@ -537,6 +544,7 @@ process_orphan (CleaveMaxflow *mf,
 
   ni->parent = PARENT_FREE;
   ni->ts = 0;
+  mf->work += end - mf->first[i];
   for (guint32 k = mf->first[i]; k < end; k++)
     {
       guint32 j = adj[k].head;
@@ -615,6 +623,14 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
   if (isinf (mf->flow))
     return mf->flow;
 
+  if (mf->work_limit == WORK_LIMIT_DEFAULT)
+    mf->work_limit = WORK_PER_ARC * ((gsize) mf->n_nodes + mf->first[mf->n_nodes]);
+  if (mf->work_limit == 0)
+    {
+      _cleave_maxflow_push_relabel (mf);
+      return mf->flow;
+    }
+
   for (;;)
     {
       guint32 i, mid, s_end, t_end;
@@ -633,6 +649,7 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
       else if ((i = next_active (mf)) == NO_NODE)
         break;
 
+      mf->work += mf->first[i + 1] - mf->first[i];
       mid = grow (mf, i, &s_end, &t_end);
       if (mid == NO_SLOT)
         continue;
@@ -651,6 +668,14 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
         }
       mf->flow += d;
       adopt_orphans (mf);
+
+      /* The residuals hold a valid flow here (the trees are no part of
+       * it), which push-relabel can start from. */
+      if (mf->work > mf->work_limit)
+        {
+          _cleave_maxflow_push_relabel (mf);
+          break;
+        }
     }
 
   return mf->flow;
@@ -670,4 +695,15 @@ cleave_maxflow_is_source_side (CleaveMaxflow *mf,
    * node in it is reached through one: it is the residual reachable set. */
   n = &mf->nodes[node];
   return n->parent != PARENT_FREE && !n->is_sink;
+}
+
+void
+_cleave_maxflow_set_bk_work_limit (CleaveMaxflow *mf,
+                                   gsize          limit)
+{
+  g_return_if_fail (mf != NULL);
+  g_return_if_fail (!mf->solved);
+
+  /* The default's sentinel stands for "as large as it gets" here. */
+  mf->work_limit = MIN (limit, WORK_LIMIT_DEFAULT - 1);
 }

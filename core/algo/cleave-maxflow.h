@@ -50,6 +50,14 @@ gsize          cleave_maxflow_add_edge        (CleaveMaxflow *mf,
                                                double         cap_ab,
                                                double         cap_ba);
 
+/* Before solve: edge @e's ends and capacities, as added. */
+void           cleave_maxflow_get_edge        (CleaveMaxflow *mf,
+                                               gsize          e,
+                                               guint         *a,
+                                               guint         *b,
+                                               double        *cap_ab,
+                                               double        *cap_ba);
+
 /* Terminal capacities: from the source to @node and from @node to the
  * sink. Repeated calls add up. A node may have both: the smaller part
  * flows straight through it (source -> node -> sink) and only the
@@ -58,6 +66,15 @@ void           cleave_maxflow_add_terminal    (CleaveMaxflow *mf,
                                                guint          node,
                                                double         cap_source,
                                                double         cap_sink);
+
+/* Before solve: @node's terminal capacities, what is left of them once
+ * their common part has gone straight through (so at most one of the two
+ * is not 0), and that common part summed over all nodes. */
+void           cleave_maxflow_get_terminal    (CleaveMaxflow *mf,
+                                               guint          node,
+                                               double        *cap_source,
+                                               double        *cap_sink);
+double         cleave_maxflow_get_through_flow (CleaveMaxflow *mf);
 
 /* Computes the maximum flow and returns its value. Later calls return the
  * same value; the graph can no longer be changed. */

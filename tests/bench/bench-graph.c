@@ -180,6 +180,7 @@ main (int    argc,
         g_auto(CleaveEditResult) r = { 0 };
         g_auto(CleaveEditResult) s = { 0 };
         g_auto(CleaveMulticutResult) cut = { 0 };
+        g_auto(CleaveSplitReport) report = { 0 };
         double t;
 
         for (guint k = 0; k < 6; k++)
@@ -203,7 +204,8 @@ main (int    argc,
           g_error ("merge: %s", error->message);
         g_array_append_val (t_merge, (double) { now () - t });
         t = now ();
-        if (cleave_edit_split (g, seg, xyz, 1, xyz + 3, 1, FALSE, "bench", &cut, &s, &error))
+        cleave_split_report_clear (&report);
+        if (cleave_edit_split (g, seg, xyz, 1, xyz + 3, 1, FALSE, "bench", &cut, &report, &s, &error))
           g_array_append_val (t_split, (double) { now () - t });
         else
           {

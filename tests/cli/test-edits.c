@@ -157,19 +157,6 @@ test_fix_demo_errors (void)
     g_assert_nonnull (strstr (two.err, "different objects"));
   }
 
-  /* A merge inside one supervoxel needs a supervoxel split. */
-  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "sv_merge_errors")); i++)
-    {
-      JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "sv_merge_errors"), i);
-      g_autofree char *src = point (e, "source");
-      g_autofree char *snk = point (e, "sink");
-      g_auto(CleaveTestRun) split = { 0 };
-
-      RUN (&split, "split", dir, "--source", src, "--sink", snk);
-      g_assert_cmpint (split.status, ==, 1);
-      g_assert_nonnull (strstr (split.err, "must pass through supervoxel"));
-    }
-
   /* Undo the first split: one object again; the log says so. */
   {
     JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "merge_errors"), 0);
@@ -203,6 +190,67 @@ test_fix_demo_errors (void)
     g_assert_cmpint (same.status, ==, 1);
     g_assert_nonnull (strstr (same.err, "already"));
   }
+
+  /* A merge inside one supervoxel: the split cuts the supervoxel first,
+   * changes the segmentation only inside the box it reports, and leaves no
+   * lock or scope behind. */
+  for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "sv_merge_errors")); i++)
+    {
+      JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "sv_merge_errors"), i);
+      g_autofree char *src = point (e, "source");
+      g_autofree char *snk = point (e, "sink");
+      g_auto(CleaveTestRun) split = { 0 };
+      g_auto(CleaveTestRun) before = { 0 };
+      g_auto(CleaveTestRun) after = { 0 };
+      g_auto(CleaveTestRun) locks = { 0 };
+      g_autoptr(JsonNode) res = NULL;
+      JsonArray *boxes;
+      JsonArray *bb;
+      gint64 r[2], lo[3], hi[3];
+
+      roots (dir, src, snk, r);
+      g_assert_cmpint (r[0], ==, r[1]);
+      RUN (&before, "seg", "read", dir, "--box", "0,0,0:512,512,128");
+      g_assert_cmpint (before.status, ==, 0);
+      RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json");
+      if (split.status != 0)
+        g_error ("sv split failed: %s", split.err);
+      res = parse (split.out);
+      g_assert_true (json_object_get_boolean_member (json_node_get_object (res), "sv_split"));
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (res), "status"), ==, "SUCCESS");
+      boxes = json_object_get_array_member (json_node_get_object (res), "seg_bboxes");
+      g_assert_cmpuint (json_array_get_length (boxes), ==, 1);
+      bb = json_array_get_array_element (boxes, 0);
+      for (guint k = 0; k < 3; k++)
+        {
+          lo[k] = json_array_get_int_element (bb, k);
+          hi[k] = json_array_get_int_element (bb, k + 3);
+          g_assert_cmpint (lo[k], <, hi[k]);
+        }
+      roots (dir, src, snk, r);
+      g_assert_cmpint (r[0], !=, r[1]);
+      RUN (&after, "seg", "read", dir, "--box", "0,0,0:512,512,128");
+      g_assert_cmpint (after.status, ==, 0);
+      g_assert_cmpuint (after.out_len, ==, before.out_len);
+      {
+        gsize changed = 0;
+
+        for (gsize v = 0; v < before.out_len / 8; v++)
+          {
+            gint64 x = v % 512, y = v / 512 % 512, z = v / 512 / 512;
+            gboolean inside = x >= lo[0] && x < hi[0] && y >= lo[1] && y < hi[1] && z >= lo[2] && z < hi[2];
+
+            if (memcmp (before.out + 8 * v, after.out + 8 * v, 8) != 0)
+              {
+                g_assert_true (inside);
+                changed++;
+              }
+          }
+        g_assert_cmpuint (changed, >, 0);
+      }
+      RUN (&locks, "locks", dir, "--json");
+      g_assert_cmpstr (g_strstrip (locks.out), ==, "[]");
+    }
 
   /* After all that the graph still holds together and matches the
    * segmentation; damage one cell and verify says where. */

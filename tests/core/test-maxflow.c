@@ -7,9 +7,15 @@
  * over every cut of small graphs (which also pins down the minimal source
  * side), and against igraph's push-relabel on grids and random geometric
  * graphs. igraph is only an oracle here; without it those cases skip.
+ *
+ * The solver is BK handing over to push-relabel past a work limit
+ * (docs/maxflow.md), so every case runs three times: as callers get it
+ * (/maxflow/...), push-relabel alone (/maxflow/pr/...), and BK handing
+ * over after very little work (/maxflow/hybrid/...), which starts
+ * push-relabel from a partial flow and trees in any state.
  */
 
-#include "algo/cleave-maxflow.h"
+#include "algo/cleave-maxflow-private.h"
 #include "cleave-test.h"
 
 #include <math.h>
@@ -18,6 +24,23 @@
 #ifdef CLEAVE_HAVE_IGRAPH
 #include <igraph.h>
 #endif
+
+/* The mode under test: BK's work limit, G_MAXSIZE for the default. */
+static gsize test_work_limit = G_MAXSIZE;
+
+static CleaveMaxflow *
+test_maxflow_new (guint n_nodes,
+                  gsize n_edges_hint)
+{
+  CleaveMaxflow *mf = cleave_maxflow_new (n_nodes, n_edges_hint);
+
+  if (test_work_limit != G_MAXSIZE)
+    _cleave_maxflow_set_bk_work_limit (mf, test_work_limit);
+  return mf;
+}
+
+/* Every case below gets the mode. */
+#define cleave_maxflow_new test_maxflow_new
 
 /* Seeds' terminal capacity where igraph must see the same graph: larger
  * than any sum of the random capacities, and finite. */
@@ -805,36 +828,92 @@ test_maxflow_oracle_skip (void)
 
 #endif
 
+typedef struct
+{
+  gsize          limit;
+  GTestFunc      func;
+} Mode;
+
+static void
+run_in_mode (gconstpointer data)
+{
+  const Mode *mode = data;
+
+  test_work_limit = mode->limit;
+  mode->func ();
+  test_work_limit = G_MAXSIZE;
+}
+
+/* Push-relabel finishes the hard graphs BK starts; the hand-over must
+ * happen on them by default. */
+static void
+test_maxflow_hands_over (void)
+{
+  TRng r = { 5 };
+  g_autoptr(TGraph) g = make_grid (24, 24, 24, FALSE, &r);
+  g_autoptr(CleaveMaxflow) mf = NULL;
+  double flow;
+
+  mf = tgraph_solve (g, &flow);
+  g_assert_cmpuint (mf->work, >, mf->work_limit);
+  assert_valid_cut (g, mf, flow);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  /* BK's work limit per mode: none (the default), push-relabel alone,
+   * and a hand-over after the first augmentations. */
+  static const struct
+  {
+    const char *name;
+    gsize       limit;
+  } modes[] = { { "", G_MAXSIZE }, { "/pr", 0 }, { "/hybrid", 40 } };
+
   cleave_test_init (&argc, &argv);
 
-  g_test_add_func ("/maxflow/clrs", test_maxflow_clrs);
-  g_test_add_func ("/maxflow/bridge", test_maxflow_bridge);
-  g_test_add_func ("/maxflow/minimal-side", test_maxflow_minimal_side);
-  g_test_add_func ("/maxflow/multi-seed", test_maxflow_multi_seed);
-  g_test_add_func ("/maxflow/both-terminals", test_maxflow_both_terminals);
-  g_test_add_func ("/maxflow/single-node", test_maxflow_single_node);
-  g_test_add_func ("/maxflow/degenerate", test_maxflow_degenerate);
-  g_test_add_func ("/maxflow/loops-and-parallel", test_maxflow_loops_and_parallel);
-  g_test_add_func ("/maxflow/infinite", test_maxflow_infinite);
-  g_test_add_func ("/maxflow/bad-input", test_maxflow_bad_input);
-  g_test_add_func ("/maxflow/brute-force", test_maxflow_brute_force);
-  g_test_add_func ("/maxflow/deterministic", test_maxflow_deterministic);
-  g_test_add_func ("/maxflow/cut-valid", test_maxflow_cut_valid);
+  for (guint k = 0; k < G_N_ELEMENTS (modes); k++)
+    {
+      g_autofree char *root = g_strconcat ("/maxflow", modes[k].name, NULL);
+      gsize limit = modes[k].limit;
+
+#define add(path_, fn_) \
+      G_STMT_START { \
+        Mode *mode = g_new (Mode, 1); \
+        g_autofree char *full = g_strconcat (root, (path_) + strlen ("/maxflow"), NULL); \
+        mode->limit = limit; \
+        mode->func = (fn_); \
+        g_test_add_data_func_full (full, mode, run_in_mode, g_free); \
+      } G_STMT_END
+    add ("/maxflow/clrs", test_maxflow_clrs);
+    add ("/maxflow/bridge", test_maxflow_bridge);
+    add ("/maxflow/minimal-side", test_maxflow_minimal_side);
+    add ("/maxflow/multi-seed", test_maxflow_multi_seed);
+    add ("/maxflow/both-terminals", test_maxflow_both_terminals);
+    add ("/maxflow/single-node", test_maxflow_single_node);
+    add ("/maxflow/degenerate", test_maxflow_degenerate);
+    add ("/maxflow/loops-and-parallel", test_maxflow_loops_and_parallel);
+    add ("/maxflow/infinite", test_maxflow_infinite);
+    add ("/maxflow/bad-input", test_maxflow_bad_input);
+    add ("/maxflow/brute-force", test_maxflow_brute_force);
+    add ("/maxflow/deterministic", test_maxflow_deterministic);
+    add ("/maxflow/cut-valid", test_maxflow_cut_valid);
 #ifdef CLEAVE_HAVE_IGRAPH
-  g_test_add_func ("/maxflow/oracle/grid", test_maxflow_oracle_grid);
-  g_test_add_func ("/maxflow/oracle/geometric", test_maxflow_oracle_geometric);
-  g_test_add_func ("/maxflow/oracle/neck", test_maxflow_oracle_neck);
-  g_test_add_func ("/maxflow/oracle/random", test_maxflow_oracle_random);
+    add ("/maxflow/oracle/grid", test_maxflow_oracle_grid);
+    add ("/maxflow/oracle/geometric", test_maxflow_oracle_geometric);
+    add ("/maxflow/oracle/neck", test_maxflow_oracle_neck);
+    add ("/maxflow/oracle/random", test_maxflow_oracle_random);
 #else
-  g_test_add_func ("/maxflow/oracle/grid", test_maxflow_oracle_skip);
-  g_test_add_func ("/maxflow/oracle/geometric", test_maxflow_oracle_skip);
-  g_test_add_func ("/maxflow/oracle/neck", test_maxflow_oracle_skip);
-  g_test_add_func ("/maxflow/oracle/random", test_maxflow_oracle_skip);
+    add ("/maxflow/oracle/grid", test_maxflow_oracle_skip);
+    add ("/maxflow/oracle/geometric", test_maxflow_oracle_skip);
+    add ("/maxflow/oracle/neck", test_maxflow_oracle_skip);
+    add ("/maxflow/oracle/random", test_maxflow_oracle_skip);
 #endif
+
+#undef add
+    }
+  g_test_add_func ("/maxflow/hands-over", test_maxflow_hands_over);
 
   return g_test_run ();
 }

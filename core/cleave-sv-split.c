@@ -1,0 +1,1014 @@
+/* cleave-sv-split.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleave-sv-split"
+
+#include "cleave-sv-split.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "algo/cleave-contacts.h"
+#include "algo/cleave-svsplit.h"
+#include "cleave-fault.h"
+#include "cleave-lock.h"
+#include "cleave-node-id.h"
+#include "cleave-ocdbt-writer.h"
+#include "cleave-util.h"
+
+/* One supervoxel to split, and the seeds that fall in it. */
+typedef struct
+{
+  guint64  rep;
+  GArray  *src;        /* guint, indices into the sources */
+  GArray  *snk;        /* guint, indices into the sinks */
+  gint64   lo[3], hi[3];   /* the split box: chunk-aligned */
+} Task;
+
+static void
+task_clear (Task *t)
+{
+  g_clear_pointer (&t->src, g_array_unref);
+  g_clear_pointer (&t->snk, g_array_unref);
+}
+
+/* A piece of the supervoxel in the box: one layer-1 id. */
+typedef struct
+{
+  guint64 sv;
+  guint8  labels;        /* bit per splitter label present */
+  guint8  uniform;       /* the one label, when only one is present */
+  guint64 fresh[4];      /* per label, when split */
+} Piece;
+
+/* More than one splitter label among its voxels. */
+static gboolean
+piece_split (const Piece *p)
+{
+  return (p->labels & (p->labels - 1)) != 0;
+}
+
+static int
+cmp_edge (gconstpointer a,
+          gconstpointer b)
+{
+  const EdgeChange *x = a, *y = b;
+
+  return x->a != y->a ? (x->a < y->a ? -1 : 1) : (x->b < y->b ? -1 : x->b > y->b);
+}
+
+static gboolean
+postcondition (GError    **error,
+               const char *format,
+               ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+postcondition (GError    **error,
+               const char *format,
+               ...)
+{
+  va_list args;
+  g_autofree char *msg = NULL;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_POSTCONDITION, msg);
+  return FALSE;
+}
+
+static guint64
+remap (GArray  *sv_remap,
+       guint64  sv)
+{
+  for (guint i = 0; i + 1 < sv_remap->len; i += 2)
+    if (g_array_index (sv_remap, guint64, i) == sv)
+      return g_array_index (sv_remap, guint64, i + 1);
+  return sv;
+}
+
+GArray *
+_cleave_sv_split_l2_chunks (CleaveGraph  *g,
+                            const gint64  lo[3],
+                            const gint64  hi[3])
+{
+  const CleaveGraphMeta *m = cleave_graph_get_meta (g);
+  guint bits = cleave_graph_chunk_bits (g, 2);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gint64 c0[3], c1[3];
+
+  for (guint d = 0; d < 3; d++)
+    {
+      gint64 l = MAX (lo[d], m->voxel_offset[d]), h = MIN (hi[d], m->voxel_offset[d] + m->size[d]);
+
+      c0[d] = (l - m->voxel_offset[d]) / m->chunk[d];
+      c1[d] = (h - 1 - m->voxel_offset[d]) / m->chunk[d];
+    }
+  for (gint64 z = c0[2]; z <= c1[2]; z++)
+    for (gint64 y = c0[1]; y <= c1[1]; y++)
+      for (gint64 x = c0[0]; x <= c1[0]; x++)
+        {
+          guint64 id = cleave_node_id_make (2, bits, (guint64) x, (guint64) y, (guint64) z, 0);
+          g_array_append_val (out, id);
+        }
+  g_array_sort (out, cleave_cmp_u64);
+  return out;
+}
+
+/* The reference's plan (§2.1): one task per supervoxel holding a source
+ * and a sink; its box the seeds' envelope plus one chunk, clipped. Cleave
+ * then widens the box to whole chunks, so every piece it touches is
+ * rewritten whole and no piece is left half old id, half new. */
+static GArray *
+plan (CleaveGraph   *g,
+      GArray        *sv_remap,
+      const guint64 *sources,
+      const gint64  *sxyz,
+      guint          n_src,
+      const guint64 *sinks,
+      const gint64  *kxyz,
+      guint          n_snk,
+      GError       **error)
+{
+  const CleaveGraphMeta *m = cleave_graph_get_meta (g);
+  GArray *tasks = g_array_new (FALSE, TRUE, sizeof (Task));
+
+  g_array_set_clear_func (tasks, (GDestroyNotify) task_clear);
+  for (guint i = 0; i < n_src; i++)
+    {
+      guint64 rep = remap (sv_remap, sources[i]);
+      gboolean overlap = FALSE, seen = FALSE;
+
+      for (guint j = 0; j < n_snk; j++)
+        overlap |= remap (sv_remap, sinks[j]) == rep;
+      for (guint t = 0; t < tasks->len; t++)
+        seen |= g_array_index (tasks, Task, t).rep == rep;
+      if (overlap && !seen)
+        {
+          Task t = { rep, g_array_new (FALSE, FALSE, sizeof (guint)), g_array_new (FALSE, FALSE, sizeof (guint)) };
+
+          for (guint a = i; a < n_src; a++)
+            if (remap (sv_remap, sources[a]) == rep)
+              g_array_append_val (t.src, a);
+          for (guint j = 0; j < n_snk; j++)
+            if (remap (sv_remap, sinks[j]) == rep)
+              g_array_append_val (t.snk, j);
+          for (guint d = 0; d < 3; d++)
+            {
+              gint64 lo = G_MAXINT64, hi = G_MININT64, vlo = m->voxel_offset[d], vhi = vlo + m->size[d];
+
+              for (guint a = 0; a < t.src->len; a++)
+                {
+                  gint64 v = sxyz[3 * g_array_index (t.src, guint, a) + d];
+                  lo = MIN (lo, v), hi = MAX (hi, v + 1);
+                }
+              for (guint a = 0; a < t.snk->len; a++)
+                {
+                  gint64 v = kxyz[3 * g_array_index (t.snk, guint, a) + d];
+                  lo = MIN (lo, v), hi = MAX (hi, v + 1);
+                }
+              lo = CLAMP (lo - (gint64) m->chunk[d], vlo, vhi);
+              hi = CLAMP (hi + (gint64) m->chunk[d], vlo, vhi);
+              t.lo[d] = vlo + (lo - vlo) / m->chunk[d] * m->chunk[d];
+              t.hi[d] = MIN (vhi, vlo + (hi - vlo + m->chunk[d] - 1) / m->chunk[d] * m->chunk[d]);
+            }
+          g_array_append_val (tasks, t);
+        }
+    }
+  if (tasks->len == 0)
+    {
+      g_array_unref (tasks);
+      postcondition (error, "a supervoxel split was asked for, but no source shares a supervoxel with a sink");
+      return NULL;
+    }
+  /* Boxes that overlap would read what the other rewrites. */
+  for (guint a = 0; a < tasks->len; a++)
+    for (guint b = a + 1; b < tasks->len; b++)
+      {
+        Task *ta = &g_array_index (tasks, Task, a), *tb = &g_array_index (tasks, Task, b);
+        gboolean apart = FALSE;
+
+        for (guint d = 0; d < 3; d++)
+          apart |= ta->hi[d] <= tb->lo[d] || tb->hi[d] <= ta->lo[d];
+        if (!apart)
+          {
+            g_array_unref (tasks);
+            g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                         "supervoxels %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " both need splitting close "
+                         "together; split one at a time", ta->rep, tb->rep);
+            return NULL;
+          }
+      }
+  return tasks;
+}
+
+/* What one task computes, before anything is written. */
+typedef struct
+{
+  gint64   rlo[3], rhi[3];      /* the read box: the split box plus a one-voxel shell */
+  gsize    rsize[3];
+  guint64 *block;               /* the new labels over the read box */
+  GArray  *pieces;              /* Piece */
+  GArray  *changes;             /* EdgeChange: the fragments' edges */
+  GArray  *fresh;               /* guint64: every fresh id */
+  GHashTable *former;           /* fresh id -> its old supervoxel (guint64 *) */
+} Outcome;
+
+static void
+outcome_clear (Outcome *o)
+{
+  g_clear_pointer (&o->block, g_free);
+  g_clear_pointer (&o->pieces, g_array_unref);
+  g_clear_pointer (&o->changes, g_array_unref);
+  g_clear_pointer (&o->fresh, g_array_unref);
+  g_clear_pointer (&o->former, g_hash_table_unref);
+}
+
+static gsize
+at (const Outcome *o,
+    gint64         x,
+    gint64         y,
+    gint64         z)
+{
+  return ((gsize) (z - o->rlo[2]) * o->rsize[1] + (gsize) (y - o->rlo[1])) * o->rsize[0] + (gsize) (x - o->rlo[0]);
+}
+
+static void
+add_change (GArray     *changes,
+            GHashTable *seen,
+            guint64     a,
+            guint64     b,
+            int         kind,
+            double      affinity,
+            guint64     area,
+            gboolean    active)
+{
+  EdgeChange c = { MIN (a, b), MAX (a, b), kind, affinity, area, active };
+  EdgeChange *prev = g_hash_table_lookup (seen, &c);
+
+  /* One row per pair: the strongest claim wins (an infinite join over a
+   * bridge, an active edge over an inactive one). */
+  if (prev)
+    {
+      if ((isinf (affinity) && !isinf (prev->affinity)) || (active && !prev->active))
+        *prev = c;
+      return;
+    }
+  g_array_append_val (changes, c);
+  g_hash_table_insert (seen, g_memdup2 (&c, 16), GUINT_TO_POINTER (changes->len));
+}
+
+/* §2.2 for one task: read, split, mint, route. Writes only counters. */
+static gboolean
+compute_task (CleaveGraph   *g,
+              CleaveVolume  *seg,
+              Task          *t,
+              guint64        root,
+              const guint64 *sources,
+              const gint64  *sxyz,
+              const guint64 *sinks,
+              const gint64  *kxyz,
+              Outcome       *o,
+              GError       **error)
+{
+  const CleaveGraphMeta *m = cleave_graph_get_meta (g);
+  g_autoptr(GArray) box_svs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GHashTable) sv_index = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
+  g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GHashTable) piece_of = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, NULL);
+  g_autoptr(GArray) contacts = g_array_new (FALSE, FALSE, sizeof (CleaveContact));
+  g_autoptr(GHashTable) touching = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, NULL);
+  g_autofree guint64 *old_block = NULL;
+  g_autofree guint8 *mask = NULL;
+  g_autofree guint8 *labels = NULL;
+  g_autofree guint64 *roots = NULL;
+  g_autofree guint *uf = NULL;
+  g_autofree gint64 *src_seeds = NULL;
+  g_autofree gint64 *snk_seeds = NULL;
+  CleaveSvSplitParams params;
+  gsize size[3], n, rn;
+  GHashTableIter it;
+  gpointer k, v;
+
+  for (guint d = 0; d < 3; d++)
+    {
+      o->rlo[d] = MAX (t->lo[d] - 1, m->voxel_offset[d]);
+      o->rhi[d] = MIN (t->hi[d] + 1, m->voxel_offset[d] + m->size[d]);
+      o->rsize[d] = (gsize) (o->rhi[d] - o->rlo[d]);
+      size[d] = (gsize) (t->hi[d] - t->lo[d]);
+    }
+  rn = o->rsize[0] * o->rsize[1] * o->rsize[2];
+  n = size[0] * size[1] * size[2];
+  old_block = g_new (guint64, rn);
+  if (!cleave_volume_read (seg, 0, o->rlo, o->rhi, old_block, error))
+    return FALSE;
+
+  /* The object's supervoxels in the box, joined across chunk faces by
+   * infinite edges: the pieces to split are those holding the seeds. */
+  {
+    g_autoptr(GHashTable) present = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+    guint64 last = 0;
+
+    for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
+      for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
+        for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
+          {
+            guint64 sv = old_block[at (o, x, y, z)];
+
+            if (sv != 0 && sv != last && g_hash_table_add (present, g_memdup2 (&sv, 8)))
+              g_array_append_val (box_svs, sv);
+            last = sv;
+          }
+  }
+  g_array_sort (box_svs, cleave_cmp_u64);
+  roots = g_new (guint64, MAX (box_svs->len, 1));
+  if (!cleave_graph_get_roots (g, (guint64 *) box_svs->data, box_svs->len, CLEAVE_GRAPH_LATEST, roots, error))
+    return FALSE;
+  uf = g_new (guint, MAX (box_svs->len, 1));
+  for (guint i = 0; i < box_svs->len; i++)
+    {
+      guint64 c = _cleave_graph_chunk_on_layer (g, g_array_index (box_svs, guint64, i), 2);
+
+      uf[i] = i;
+      g_hash_table_insert (sv_index, &g_array_index (box_svs, guint64, i), GUINT_TO_POINTER (i + 1));
+      if (roots[i] == root && g_hash_table_add (chunks, g_memdup2 (&c, 8)) &&
+          !_cleave_graph_chunk_edges (g, c, edges, error))
+        return FALSE;
+    }
+  g_hash_table_iter_init (&it, edges);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      const EdgeChange *e = v;
+      guint a = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &e->a));
+      guint b = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &e->b));
+
+      if (e->active && isinf (e->affinity) && a && b && roots[a - 1] == root && roots[b - 1] == root)
+        cleave_uf_union (uf, a - 1, b - 1);
+    }
+  o->pieces = g_array_new (FALSE, TRUE, sizeof (Piece));
+  for (guint i = 0; i < box_svs->len; i++)
+    {
+      gboolean holds = FALSE;
+
+      if (roots[i] != root)
+        continue;
+      for (guint a = 0; a < t->src->len; a++)
+        {
+          guint s = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &sources[g_array_index (t->src, guint, a)]));
+          holds |= s && cleave_uf_find (uf, s - 1) == cleave_uf_find (uf, i);
+        }
+      for (guint a = 0; a < t->snk->len; a++)
+        {
+          guint s = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &sinks[g_array_index (t->snk, guint, a)]));
+          holds |= s && cleave_uf_find (uf, s - 1) == cleave_uf_find (uf, i);
+        }
+      if (holds)
+        {
+          Piece p = { g_array_index (box_svs, guint64, i) };
+          g_array_append_val (o->pieces, p);
+        }
+    }
+  for (guint i = 0; i < o->pieces->len; i++)
+    g_hash_table_insert (piece_of, &g_array_index (o->pieces, Piece, i).sv, GUINT_TO_POINTER (i + 1));
+
+  /* The geodesic cut over the split box. */
+  mask = g_new0 (guint8, n);
+  labels = g_new0 (guint8, n);
+  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
+    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
+      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
+        {
+          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
+          guint64 sv = old_block[at (o, x, y, z)];
+
+          mask[i] = sv != 0 && g_hash_table_contains (piece_of, &sv);
+        }
+  src_seeds = g_new (gint64, 3 * t->src->len);
+  snk_seeds = g_new (gint64, 3 * t->snk->len);
+  for (guint a = 0; a < t->src->len; a++)
+    for (guint d = 0; d < 3; d++)
+      src_seeds[3 * a + d] = sxyz[3 * g_array_index (t->src, guint, a) + d] - t->lo[d];
+  for (guint a = 0; a < t->snk->len; a++)
+    for (guint d = 0; d < 3; d++)
+      snk_seeds[3 * a + d] = kxyz[3 * g_array_index (t->snk, guint, a) + d] - t->lo[d];
+  cleave_svsplit_params_init (&params);
+  if (!cleave_svsplit (mask, size, m->resolution, src_seeds, t->src->len, snk_seeds, t->snk->len, &params, labels, error))
+    {
+      g_prefix_error (error, "splitting supervoxel %" G_GUINT64_FORMAT ": ", t->rep);
+      return FALSE;
+    }
+
+  /* Which labels each piece got. */
+  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
+    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
+      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
+        {
+          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
+          guint64 sv = old_block[at (o, x, y, z)];
+          guint p;
+
+          if (!mask[i])
+            continue;
+          p = GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &sv));
+          g_array_index (o->pieces, Piece, p - 1).labels |= 1u << labels[i];
+          g_array_index (o->pieces, Piece, p - 1).uniform = labels[i];
+        }
+
+  /* Minting: one fresh id per label per piece, in the piece's own chunk
+   * (so in the chunk it came from); a piece with one label keeps its id. */
+  o->fresh = g_array_new (FALSE, FALSE, sizeof (guint64));
+  o->former = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  for (guint i = 0; i < o->pieces->len; i++)
+    {
+      Piece *p = &g_array_index (o->pieces, Piece, i);
+      guint64 chunk = p->sv & ~cleave_node_id_segment_limit (cleave_graph_chunk_bits (g, 1));
+
+      if (!piece_split (p))
+        continue;
+      for (guint l = 1; l < 4; l++)
+        {
+          if (!(p->labels & (1u << l)))
+            continue;
+          if (!_cleave_edit_allocate_id (g, chunk, &p->fresh[l], error))
+            {
+              _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+              return FALSE;
+            }
+          g_array_append_val (o->fresh, p->fresh[l]);
+          g_hash_table_insert (o->former, g_memdup2 (&p->fresh[l], 8), g_memdup2 (&p->sv, 8));
+        }
+    }
+  if (!_cleave_graph_exec (g->db, g->path, "COMMIT", error))
+    {
+      _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+      return FALSE;
+    }
+  if (o->fresh->len == 0)
+    return postcondition (error, "the cut of supervoxel %" G_GUINT64_FORMAT " left every piece on one side", t->rep);
+
+  /* The new labels over the read box. */
+  o->block = g_memdup2 (old_block, rn * 8);
+  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
+    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
+      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
+        {
+          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
+          gsize r = at (o, x, y, z);
+          Piece *p;
+
+          if (!mask[i])
+            continue;
+          p = &g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &old_block[r])) - 1);
+          if (p->fresh[labels[i]])
+            o->block[r] = p->fresh[labels[i]];
+        }
+
+  /* §2.2 step 7: the old edges onto the fragments, by the faces they
+   * actually share in the new labels. */
+  cleave_contacts_find (o->block, NULL, o->rsize, o->rsize, contacts);
+  for (guint i = 0; i < contacts->len; i++)
+    {
+      const CleaveContact *c = &g_array_index (contacts, CleaveContact, i);
+
+      if (g_hash_table_contains (o->former, &c->a) || g_hash_table_contains (o->former, &c->b))
+        g_hash_table_insert (touching, g_memdup2 (c, 16), GSIZE_TO_POINTER ((gsize) c->area));
+    }
+  o->changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+  {
+    g_autoptr(GArray) old = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
+
+    g_hash_table_iter_init (&it, edges);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      {
+        const EdgeChange *e = v;
+        guint pa = GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &e->a));
+        guint pb = GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &e->b));
+        gboolean split_a = pa && piece_split (&g_array_index (o->pieces, Piece, pa - 1));
+        gboolean split_b = pb && piece_split (&g_array_index (o->pieces, Piece, pb - 1));
+
+        if (split_a || split_b)
+          g_array_append_val (old, *e);
+      }
+    /* Hash order is arbitrary; fresh ids and rows must not be. */
+    g_array_sort (old, cmp_edge);
+    for (guint i = 0; i < old->len; i++)
+      {
+        const EdgeChange *e = &g_array_index (old, EdgeChange, i);
+        guint64 ends[2] = { e->a, e->b };
+        GArray *side[2];
+        guint8 side_label[2][4];
+        guint n_side[2];
+        guint made = 0;
+
+        /* Each end: its fragments with their labels, or itself with the
+         * one label it has in the box (0: outside the box, unknown). */
+        for (guint s = 0; s < 2; s++)
+          {
+            guint pi = GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &ends[s]));
+            Piece *p = pi ? &g_array_index (o->pieces, Piece, pi - 1) : NULL;
+
+            side[s] = g_array_new (FALSE, FALSE, sizeof (guint64));
+            n_side[s] = 0;
+            if (p && piece_split (p))
+              {
+                for (guint l = 1; l < 4; l++)
+                  if (p->fresh[l])
+                    {
+                      g_array_append_val (side[s], p->fresh[l]);
+                      side_label[s][n_side[s]++] = (guint8) l;
+                    }
+              }
+            else
+              {
+                g_array_append_val (side[s], ends[s]);
+                side_label[s][n_side[s]++] = p ? p->uniform : 0;
+              }
+          }
+        if (isinf (e->affinity) && e->active)
+          {
+            /* One physical supervoxel: same labels join for good, different
+             * labels by a cuttable bridge; an end of unknown label joins its
+             * best-touching fragment only, so it cannot bridge the cut. */
+            for (guint s = 0; s < 2; s++)
+              if (n_side[s] == 1 && side_label[s][0] == 0)
+                {
+                  guint other = 1 - s;
+                  guint64 best = 0, best_area = 0;
+
+                  for (guint f = 0; f < n_side[other]; f++)
+                    {
+                      guint64 key[2] = { MIN (g_array_index (side[other], guint64, f), ends[s]),
+                                         MAX (g_array_index (side[other], guint64, f), ends[s]) };
+                      guint64 area = GPOINTER_TO_SIZE (g_hash_table_lookup (touching, key));
+
+                      if (area > best_area)
+                        best_area = area, best = g_array_index (side[other], guint64, f);
+                    }
+                  for (guint f = 0; f < n_side[other]; f++)
+                    {
+                      guint64 fr = g_array_index (side[other], guint64, f);
+                      guint64 key[2] = { MIN (fr, ends[s]), MAX (fr, ends[s]) };
+                      guint64 area = GPOINTER_TO_SIZE (g_hash_table_lookup (touching, key));
+
+                      if (area == 0 && best != 0)
+                        continue;
+                      add_change (o->changes, seen, fr, ends[s], fr == best || best == 0 ? e->kind : CLEAVE_EDGE_SPLIT,
+                                  fr == best ? INFINITY : CLEAVE_SV_SPLIT_BRIDGE_AFFINITY, area, TRUE);
+                      made++;
+                    }
+                  goto next;
+                }
+            for (guint fa = 0; fa < n_side[0]; fa++)
+              for (guint fb = 0; fb < n_side[1]; fb++)
+                {
+                  guint64 x = g_array_index (side[0], guint64, fa), y = g_array_index (side[1], guint64, fb);
+                  guint64 key[2] = { MIN (x, y), MAX (x, y) };
+                  guint64 area = GPOINTER_TO_SIZE (g_hash_table_lookup (touching, key));
+                  gboolean same = side_label[0][fa] == side_label[1][fb];
+
+                  if (area == 0)
+                    continue;
+                  add_change (o->changes, seen, x, y, same ? e->kind : CLEAVE_EDGE_SPLIT,
+                              same ? INFINITY : CLEAVE_SV_SPLIT_BRIDGE_AFFINITY, area, TRUE);
+                  made++;
+                }
+          }
+        else
+          {
+            /* A finite edge goes to the fragments that touch the partner;
+             * if none does (a merge edge, say), to all of them. */
+            for (guint pass = 0; pass < 2 && made == 0; pass++)
+              for (guint fa = 0; fa < n_side[0]; fa++)
+                for (guint fb = 0; fb < n_side[1]; fb++)
+                  {
+                    guint64 x = g_array_index (side[0], guint64, fa), y = g_array_index (side[1], guint64, fb);
+                    guint64 key[2] = { MIN (x, y), MAX (x, y) };
+                    guint64 area = GPOINTER_TO_SIZE (g_hash_table_lookup (touching, key));
+
+                    if (pass == 0 && area == 0)
+                      continue;
+                    add_change (o->changes, seen, x, y, e->kind, e->affinity, pass == 0 ? area : e->area, e->active);
+                    made++;
+                  }
+          }
+next:
+        g_array_unref (side[0]);
+        g_array_unref (side[1]);
+        if (made == 0)
+          return postcondition (error, "edge %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " of a split supervoxel found "
+                                "no fragment to go to", e->a, e->b);
+      }
+  }
+  /* Cuttable bridges between the fragments of each piece. */
+  for (guint i = 0; i < o->pieces->len; i++)
+    {
+      Piece *p = &g_array_index (o->pieces, Piece, i);
+
+      for (guint a = 1; a < 4; a++)
+        for (guint b = a + 1; b < 4; b++)
+          if (p->fresh[a] && p->fresh[b])
+            {
+              guint64 key[2] = { MIN (p->fresh[a], p->fresh[b]), MAX (p->fresh[a], p->fresh[b]) };
+
+              add_change (o->changes, seen, p->fresh[a], p->fresh[b], CLEAVE_EDGE_SPLIT, CLEAVE_SV_SPLIT_BRIDGE_AFFINITY,
+                          GPOINTER_TO_SIZE (g_hash_table_lookup (touching, key)), TRUE);
+            }
+    }
+
+  /* The reference's checks, before any write: no self loop, no infinite
+   * join across the cut (directly, or through one unsplit end), a bridge
+   * for every pair of fragments of one piece. */
+  {
+    g_autoptr(GHashTable) inf_sides = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+    for (guint i = 0; i < o->changes->len; i++)
+      {
+        const EdgeChange *c = &g_array_index (o->changes, EdgeChange, i);
+        guint64 *fa = g_hash_table_lookup (o->former, &c->a), *fb = g_hash_table_lookup (o->former, &c->b);
+        guint la = 0, lb = 0;
+
+        if (c->a == c->b)
+          return postcondition (error, "routing the edges of the split made a self loop on %" G_GUINT64_FORMAT, c->a);
+        for (guint l = 1; l < 4 && fa; l++)
+          if (g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, fa)) - 1).fresh[l] == c->a)
+            la = l;
+        for (guint l = 1; l < 4 && fb; l++)
+          if (g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, fb)) - 1).fresh[l] == c->b)
+            lb = l;
+        if (!isinf (c->affinity) || !c->active)
+          continue;
+        if (la && lb && la != lb && la < 3 && lb < 3)
+          return postcondition (error, "an infinite edge would join both sides of the cut (%" G_GUINT64_FORMAT "-%"
+                                G_GUINT64_FORMAT ")", c->a, c->b);
+        /* An unsplit end: which fragment sides it joins for good. */
+        if ((la == 0) != (lb == 0))
+          {
+            guint64 end = la ? c->b : c->a;
+            guint l = la ? la : lb;
+            gpointer have = g_hash_table_lookup (inf_sides, &end);
+            guint bits = GPOINTER_TO_UINT (have) | (l < 3 ? 1u << l : 0);
+
+            if (bits == 6)
+              return postcondition (error, "supervoxel %" G_GUINT64_FORMAT " would join both sides of the cut with "
+                                    "infinite edges", end);
+            g_hash_table_replace (inf_sides, g_memdup2 (&end, 8), GUINT_TO_POINTER (bits));
+          }
+      }
+  }
+  return TRUE;
+}
+
+/* §2.2 step 8: lineage at the op's time; each fragment's parent cell a
+ * copy of its old supervoxel's, at that cell's time; each parent's
+ * children cell rewritten, at its own time, with the fragments in place of
+ * the old supervoxel. */
+static gboolean
+write_rows (CleaveGraph *g,
+            Outcome     *o,
+            gint64       ts,
+            guint64      op,
+            GError     **error)
+{
+  sqlite3_stmt *get_parent = _cleave_graph_prepare (g->db, g->path,
+                                                    "SELECT ts, parent FROM parent WHERE node = ? ORDER BY ts DESC LIMIT 1", error);
+  sqlite3_stmt *put_parent = _cleave_graph_prepare (g->db, g->path,
+                                                    "INSERT OR REPLACE INTO parent (node, ts, parent) VALUES (?, ?, ?)", error);
+  sqlite3_stmt *get_child = _cleave_graph_prepare (g->db, g->path,
+                                                   "SELECT ts, children FROM child WHERE node = ? ORDER BY ts DESC LIMIT 1", error);
+  sqlite3_stmt *put_child = _cleave_graph_prepare (g->db, g->path,
+                                                   "INSERT OR REPLACE INTO child (node, ts, children) VALUES (?, ?, ?)", error);
+  sqlite3_stmt *lineage = _cleave_graph_prepare (g->db, g->path,
+                                                 "INSERT OR REPLACE INTO lineage (node, kind, ts, ids) VALUES (?, ?, ?, ?)", error);
+  g_autoptr(GHashTable) parents = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  gboolean ok = FALSE;
+
+  if (!get_parent || !put_parent || !get_child || !put_child || !lineage)
+    goto out;
+  for (guint i = 0; i < o->pieces->len; i++)
+    {
+      Piece *p = &g_array_index (o->pieces, Piece, i);
+      guint64 news[3];
+      guint n_news = 0;
+      gint64 pts;
+      guint64 parent;
+      g_autoptr(GBytes) blob = NULL;
+
+      for (guint l = 1; l < 4; l++)
+        if (p->fresh[l])
+          news[n_news++] = p->fresh[l];
+      if (n_news == 0)
+        continue;
+      sqlite3_reset (get_parent);
+      sqlite3_bind_int64 (get_parent, 1, (sqlite3_int64) p->sv);
+      if (sqlite3_step (get_parent) != SQLITE_ROW)
+        {
+          g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
+                       "%s: supervoxel %" G_GUINT64_FORMAT " has no parent", g->path, p->sv);
+          goto out;
+        }
+      pts = sqlite3_column_int64 (get_parent, 0);
+      parent = (guint64) sqlite3_column_int64 (get_parent, 1);
+      g_hash_table_add (parents, g_memdup2 (&parent, 8));
+      blob = _cleave_edit_ids_blob (news, n_news);
+      sqlite3_reset (lineage);
+      sqlite3_bind_int64 (lineage, 1, (sqlite3_int64) p->sv);
+      sqlite3_bind_int (lineage, 2, 2);
+      sqlite3_bind_int64 (lineage, 3, ts);
+      sqlite3_bind_blob (lineage, 4, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_TRANSIENT);
+      if (sqlite3_step (lineage) != SQLITE_DONE)
+        goto db_error;
+      for (guint f = 0; f < n_news; f++)
+        {
+          g_autoptr(GBytes) old = _cleave_edit_ids_blob (&p->sv, 1);
+
+          sqlite3_reset (lineage);
+          sqlite3_bind_int64 (lineage, 1, (sqlite3_int64) news[f]);
+          sqlite3_bind_int (lineage, 2, 1);
+          sqlite3_bind_int64 (lineage, 3, ts);
+          sqlite3_bind_blob (lineage, 4, g_bytes_get_data (old, NULL), g_bytes_get_size (old), SQLITE_TRANSIENT);
+          if (sqlite3_step (lineage) != SQLITE_DONE)
+            goto db_error;
+          sqlite3_reset (put_parent);
+          sqlite3_bind_int64 (put_parent, 1, (sqlite3_int64) news[f]);
+          sqlite3_bind_int64 (put_parent, 2, pts);
+          sqlite3_bind_int64 (put_parent, 3, (sqlite3_int64) parent);
+          if (sqlite3_step (put_parent) != SQLITE_DONE)
+            goto db_error;
+        }
+    }
+  {
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init (&it, parents);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+      {
+        guint64 parent = *(guint64 *) k;
+        g_autoptr(GArray) kids = NULL;
+        g_autoptr(GArray) next = g_array_new (FALSE, FALSE, sizeof (guint64));
+        g_autoptr(GBytes) blob = NULL;
+        gint64 cts;
+
+        sqlite3_reset (get_child);
+        sqlite3_bind_int64 (get_child, 1, (sqlite3_int64) parent);
+        if (sqlite3_step (get_child) != SQLITE_ROW)
+          {
+            g_set_error (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT,
+                         "%s: node %" G_GUINT64_FORMAT " has no children", g->path, parent);
+            goto out;
+          }
+        cts = sqlite3_column_int64 (get_child, 0);
+        kids = _cleave_edit_blob_ids (sqlite3_column_blob (get_child, 1), sqlite3_column_bytes (get_child, 1));
+        for (guint c = 0; c < kids->len; c++)
+          {
+            guint64 kid = g_array_index (kids, guint64, c);
+            gboolean replaced = FALSE;
+
+            for (guint i = 0; i < o->pieces->len; i++)
+              {
+                Piece *p = &g_array_index (o->pieces, Piece, i);
+
+                if (p->sv != kid || !(p->fresh[1] | p->fresh[2] | p->fresh[3]))
+                  continue;
+                for (guint l = 1; l < 4; l++)
+                  if (p->fresh[l])
+                    g_array_append_val (next, p->fresh[l]);
+                replaced = TRUE;
+              }
+            if (!replaced)
+              g_array_append_val (next, kid);
+          }
+        g_array_sort (next, cleave_cmp_u64);
+        blob = _cleave_edit_ids_blob ((guint64 *) next->data, next->len);
+        sqlite3_reset (put_child);
+        sqlite3_bind_int64 (put_child, 1, (sqlite3_int64) parent);
+        sqlite3_bind_int64 (put_child, 2, cts);
+        sqlite3_bind_blob (put_child, 3, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_TRANSIENT);
+        if (sqlite3_step (put_child) != SQLITE_DONE)
+          goto db_error;
+      }
+  }
+  ok = _cleave_edit_write_edges (g, o->changes, ts, op, error);
+  goto out;
+
+db_error:
+  _cleave_graph_db_error (g->db, g->path, "writing the split's rows", error);
+out:
+  sqlite3_finalize (get_parent);
+  sqlite3_finalize (put_parent);
+  sqlite3_finalize (get_child);
+  sqlite3_finalize (put_child);
+  sqlite3_finalize (lineage);
+  return ok;
+}
+
+static gboolean
+set_scope (CleaveGraph   *g,
+           guint64        op,
+           GArray        *chunks,
+           GError       **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path, "UPDATE op SET l2_scope = ? WHERE id = ?", error);
+  g_autoptr(GBytes) blob = _cleave_edit_ids_blob ((guint64 *) chunks->data, chunks->len);
+  gboolean ok;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_blob (stmt, 1, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) op);
+  ok = sqlite3_step (stmt) == SQLITE_DONE || _cleave_graph_db_error (g->db, g->path, "writing the lock scope", error);
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+static double
+ms_since (gint64 *t)
+{
+  gint64 now = cleave_now_ns ();
+  double ms = (now - *t) / 1e6;
+
+  *t = now;
+  return ms;
+}
+
+gboolean
+_cleave_sv_split_run (CleaveGraph          *g,
+                      CleaveExec           *x,
+                      CleaveVolume         *seg,
+                      GArray               *sv_remap,
+                      guint64              *sources,
+                      const gint64         *sxyz,
+                      guint                 n_src,
+                      guint64              *sinks,
+                      const gint64         *kxyz,
+                      guint                 n_snk,
+                      GArray               *seg_bboxes,
+                      CleaveSvSplitTimings *tm,
+                      GError              **error)
+{
+  guint64 op = _cleave_exec_get_op (x);
+  gint64 ts = _cleave_exec_get_ts (x), clock = cleave_now_ns ();
+  gboolean privileged = _cleave_exec_is_privileged (x);
+  g_autoptr(GArray) tasks = NULL;
+  g_autoptr(GArray) outcomes = g_array_new (FALSE, TRUE, sizeof (Outcome));
+  g_autoptr(GArray) chunks = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_auto(GStrv) keys = NULL;
+  guint64 root;
+  gboolean temporal = FALSE, durable = FALSE, ok = FALSE;
+
+  g_array_set_clear_func (outcomes, (GDestroyNotify) outcome_clear);
+  tasks = plan (g, sv_remap, sources, sxyz, n_src, sinks, kxyz, n_snk, error);
+  if (tasks == NULL)
+    return FALSE;
+  if (!cleave_graph_get_roots (g, sources, 1, CLEAVE_GRAPH_LATEST, &root, error))
+    return FALSE;
+  /* The lock set covers the one-voxel shell each split reads. */
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      Task *t = &g_array_index (tasks, Task, i);
+      gint64 lo[3], hi[3];
+      g_autoptr(GArray) c = NULL;
+
+      for (guint d = 0; d < 3; d++)
+        lo[d] = t->lo[d] - 1, hi[d] = t->hi[d] + 1;
+      c = _cleave_sv_split_l2_chunks (g, lo, hi);
+      g_array_append_vals (chunks, c->data, c->len);
+    }
+  g_array_sort (chunks, cleave_cmp_u64);
+  for (guint i = 1; i < chunks->len;)
+    if (g_array_index (chunks, guint64, i) == g_array_index (chunks, guint64, i - 1))
+      g_array_remove_index (chunks, i);
+    else
+      i++;
+  keys = g_new0 (char *, chunks->len + 1);
+  for (guint i = 0; i < chunks->len; i++)
+    keys[i] = cleave_lock_l2chunk_key (g_array_index (chunks, guint64, i));
+  tm->plan_ms += ms_since (&clock);
+
+  /* Temporal L2 chunk lock: refused where either cell is held. A replay
+   * skips it: the stuck op's indefinite cells are the lock. */
+  if (!privileged)
+    {
+      if (!cleave_lock_acquire (g, "l2chunk", keys, chunks->len, op, CLEAVE_EDIT_LOCK_TRIES, error))
+        {
+          g_prefix_error (error, "op %" G_GUINT64_FORMAT ": could not acquire the L2 chunk locks: ", op);
+          return FALSE;
+        }
+      temporal = TRUE;
+    }
+  tm->lock_ms += ms_since (&clock);
+
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      Outcome o = { 0 };
+
+      g_array_append_val (outcomes, o);
+      if (!compute_task (g, seg, &g_array_index (tasks, Task, i), root, sources, sxyz, sinks, kxyz,
+                         &g_array_index (outcomes, Outcome, i), error))
+        goto out;
+    }
+  tm->compute_ms += ms_since (&clock);
+
+  /* Durable from here: the indefinite cells, then the scope on the op
+   * row, before any segmentation or graph write (invariant 9). */
+  if (!_cleave_exec_go_durable (x, error))
+    goto out;
+  if (!privileged)
+    {
+      if (!cleave_lock_acquire_indefinite (g, "l2chunk", keys, chunks->len, op, error))
+        goto out;
+      durable = TRUE;
+      if (!set_scope (g, op, chunks, error))
+        goto out;
+    }
+  durable = TRUE;
+  cleave_fault_point ("svsplit-scope-written");
+
+  {
+    g_autoptr(CleaveOcdbtTxn) txn = cleave_ocdbt_txn_new (cleave_volume_get_store (seg));
+
+    for (guint i = 0; i < tasks->len; i++)
+      {
+        Task *t = &g_array_index (tasks, Task, i);
+        Outcome *o = &g_array_index (outcomes, Outcome, i);
+        gsize sx = (gsize) (t->hi[0] - t->lo[0]), sy = (gsize) (t->hi[1] - t->lo[1]), sz = (gsize) (t->hi[2] - t->lo[2]);
+        g_autofree guint64 *box = g_new (guint64, sx * sy * sz);
+
+        for (gsize z = 0; z < sz; z++)
+          for (gsize y = 0; y < sy; y++)
+            memcpy (box + (z * sy + y) * sx, o->block + at (o, t->lo[0], t->lo[1] + (gint64) y, t->lo[2] + (gint64) z),
+                    sx * 8);
+        if (!cleave_volume_write_txn (seg, txn, 0, t->lo, t->hi, box, NULL, error))
+          goto out;
+      }
+    if (!cleave_ocdbt_txn_commit (txn, NULL, error))
+      goto out;
+  }
+  tm->seg_write_ms += ms_since (&clock);
+  cleave_fault_point ("svsplit-seg-committed");
+
+  if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+    goto out;
+  for (guint i = 0; i < outcomes->len; i++)
+    if (!write_rows (g, &g_array_index (outcomes, Outcome, i), ts, op, error))
+      {
+        _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+        goto out;
+      }
+  cleave_fault_point ("svsplit-graph-txn");
+  if (!_cleave_graph_exec (g->db, g->path, "COMMIT", error))
+    {
+      _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+      goto out;
+    }
+  _cleave_graph_forget_cache (g);
+  tm->graph_write_ms += ms_since (&clock);
+  cleave_fault_point ("svsplit-graph-committed");
+
+  /* The fresh ids at the points: the retry multicut runs on them. */
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      Task *t = &g_array_index (tasks, Task, i);
+      Outcome *o = &g_array_index (outcomes, Outcome, i);
+      gint64 bbox[6] = { t->lo[0], t->lo[1], t->lo[2], t->hi[0], t->hi[1], t->hi[2] };
+
+      for (guint a = 0; a < t->src->len; a++)
+        {
+          const gint64 *p = sxyz + 3 * g_array_index (t->src, guint, a);
+          sources[g_array_index (t->src, guint, a)] = o->block[at (o, p[0], p[1], p[2])];
+        }
+      for (guint a = 0; a < t->snk->len; a++)
+        {
+          const gint64 *p = kxyz + 3 * g_array_index (t->snk, guint, a);
+          sinks[g_array_index (t->snk, guint, a)] = o->block[at (o, p[0], p[1], p[2])];
+        }
+      g_array_append_vals (seg_bboxes, bbox, 6);
+    }
+  cleave_fault_point ("svsplit-before-release");
+
+  /* Clean exit: cells released, then the scope cleared (one empty write). */
+  if (!cleave_lock_release (g, keys, chunks->len, op, TRUE, error))
+    goto out;
+  {
+    g_autoptr(GArray) none = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+    if (!set_scope (g, op, none, error))
+      goto out;
+  }
+  ok = TRUE;
+
+out:
+  if (!ok && durable)
+    g_prefix_error (error, "op %" G_GUINT64_FORMAT " stopped during a supervoxel split; its chunks stay locked "
+                    "until `cleavectl stuck replay %" G_GUINT64_FORMAT "`: ", op, op);
+  if (temporal)
+    cleave_lock_release (g, keys, chunks->len, op, FALSE, NULL);
+  return ok;
+}
