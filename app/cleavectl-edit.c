@@ -19,6 +19,7 @@
 #include "cleave-lock.h"
 #include "cleave-multicut.h"
 #include "cleave-node-id.h"
+#include "cleave-recover.h"
 #include "cleave-verify.h"
 
 static char *opt_user;
@@ -397,6 +398,30 @@ const CleavectlCommand cleavectl_cmd_locks = {
   .run = run_locks,
 };
 
+/* A point whose supervoxel has no root is often inside a stuck split
+ * (its new ids are in the segmentation, not yet in the graph): say so. */
+static int
+fail_with_stuck_hint (const CleavectlCommand *command,
+                      CleaveGraph            *graph,
+                      const char             *dir,
+                      GError                 *error)
+{
+  g_autoptr(GArray) stuck = NULL;
+
+  if (!g_error_matches (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND) &&
+      !g_error_matches (error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_CORRUPT))
+    return cleavectl_fail (command, error);
+  stuck = cleave_recover_list (graph, 0, NULL);
+  if (stuck != NULL && stuck->len > 0)
+    {
+      guint64 op = g_array_index (stuck, CleaveStuckOp, 0).op_id;
+
+      g_prefix_error (&error, "op %" G_GUINT64_FORMAT " is stuck (`cleavectl stuck replay %s %" G_GUINT64_FORMAT "`): ",
+                      op, dir, op);
+    }
+  return cleavectl_fail (command, error);
+}
+
 static int
 run_split (const CleavectlCommand *command,
            char                  **args,
@@ -432,7 +457,7 @@ run_split (const CleavectlCommand *command,
     for (guint s = 0; s < CLEAVE_SPLIT_N_STAGES; s++)
       g_printerr ("%-15s %9.1f ms\n", cleave_split_stage_name (s), report.stage_ms[s]);
   if (!ok)
-    return cleavectl_fail (command, error);
+    return fail_with_stuck_hint (command, graph, args[0], error);
 
   if (!opt_preview)
     {

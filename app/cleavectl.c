@@ -56,6 +56,8 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_ops,
   &cleavectl_cmd_locks,
   &cleavectl_cmd_verify,
+  &cleavectl_cmd_stuck_list,
+  &cleavectl_cmd_stuck_replay,
   &cleavectl_cmd_worker,
 };
 

@@ -75,5 +75,7 @@ extern const CleavectlCommand cleavectl_cmd_ops;
 extern const CleavectlCommand cleavectl_cmd_locks;
 extern const CleavectlCommand cleavectl_cmd_verify;
 extern const CleavectlCommand cleavectl_cmd_worker;
+extern const CleavectlCommand cleavectl_cmd_stuck_list;
+extern const CleavectlCommand cleavectl_cmd_stuck_replay;
 
 G_END_DECLS

@@ -49,6 +49,9 @@ gboolean _cleave_exec_is_privileged (CleaveExec       *exec);
  * are the lock). */
 gboolean _cleave_exec_go_durable   (CleaveExec        *exec,
                                     GError           **error);
+/* After a write that ended cleanly: the indefinite root cells go again
+ * (kept in privileged mode, where the stuck op's cells end with it). */
+void     _cleave_exec_end_durable  (CleaveExec        *exec);
 
 gboolean _cleave_edit_execute      (CleaveGraph       *graph,
                                     const CleaveOpSpec *spec,

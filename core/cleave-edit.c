@@ -612,6 +612,15 @@ write_error_artifact (CleaveGraph        *g,
     g_warning ("%s: could not write the error artifact of op %" G_GUINT64_FORMAT, path, op);
 }
 
+void
+_cleave_exec_end_durable (CleaveExec *x)
+{
+  if (!x->indefinite || x->privileged)
+    return;
+  cleave_lock_release (x->g, x->keys, x->n_keys, x->op, TRUE, NULL);
+  x->indefinite = FALSE;
+}
+
 /* The whole life of one op over a set of edge changes. */
 gboolean
 _cleave_edit_execute (CleaveGraph        *g,

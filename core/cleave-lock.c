@@ -320,6 +320,28 @@ cleave_lock_release (CleaveGraph  *g,
   return ok;
 }
 
+gboolean
+cleave_lock_release_op (CleaveGraph  *g,
+                        guint64       op,
+                        GError      **error)
+{
+  if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  {
+    g_autofree char *sql = g_strdup_printf ("UPDATE lock SET op = NULL, expires = NULL WHERE op = %" G_GUINT64_FORMAT ";"
+                                            "UPDATE lock SET indefinite_op = NULL WHERE indefinite_op = %" G_GUINT64_FORMAT ";"
+                                            "DELETE FROM lock WHERE op IS NULL AND indefinite_op IS NULL;"
+                                            "COMMIT", op, op);
+
+    if (!_cleave_graph_exec (g->db, g->path, sql, error))
+      {
+        _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 GArray *
 cleave_lock_list (CleaveGraph  *g,
                   GError      **error)

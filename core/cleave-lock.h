@@ -83,6 +83,10 @@ gboolean cleave_lock_release      (CleaveGraph     *graph,
                                    guint64          op,
                                    gboolean         indefinite,
                                    GError         **error);
+/* Every cell @op holds, of either kind, everywhere: the end of a replay. */
+gboolean cleave_lock_release_op   (CleaveGraph     *graph,
+                                   guint64          op,
+                                   GError         **error);
 /* Every held cell (expired temporal cells left out). */
 GArray  *cleave_lock_list         (CleaveGraph     *graph,
                                    GError         **error);

@@ -15,6 +15,7 @@
 #include "cleave-edit-private.h"
 #include "cleave-fault.h"
 #include "cleave-graph-private.h"
+#include "cleave-queue.h"
 #include "cleave-sv-split.h"
 #include "cleave-node-id.h"
 #include "cleave-util.h"
@@ -729,6 +730,17 @@ _cleave_edit_split_run (CleaveGraph          *g,
   spec.apply_data = &apply;
   spec.replay_op = replay_op;
   ok = _cleave_edit_execute (g, &spec, changes, result, error);
+  /* A supervoxel split is durable even when the cut after it failed
+   * (invariant 14): its boxes go to the downsample worker either way. */
+  if (report->seg_bboxes->len > 0)
+    {
+      g_autoptr(GError) queue_error = NULL;
+
+      if (!cleave_queue_enqueue (g, result->op_id, (gint64 *) report->seg_bboxes->data, report->seg_bboxes->len / 6,
+                                 &queue_error))
+        g_warning ("op %" G_GUINT64_FORMAT ": the coarser mips were not queued for downsampling: %s",
+                   result->op_id, queue_error->message);
+    }
   /* What execute spent beyond the stages above: its persist. */
   {
     double total = ms_since (&clock), staged = 0;

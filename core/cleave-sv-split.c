@@ -1002,6 +1002,9 @@ _cleave_sv_split_run (CleaveGraph          *g,
     if (!set_scope (g, op, none, error))
       goto out;
   }
+  /* The split is whole: a death before the cut leaves it durable, the
+   * object consistent and free once the temporal lock expires. */
+  _cleave_exec_end_durable (x);
   ok = TRUE;
 
 out:

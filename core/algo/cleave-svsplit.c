@@ -171,104 +171,6 @@ _cleave_svsplit_edt_sq (const guint8 *mask,
 /* ------------------------------------------------------------------ */
 /* Arrival fields                                                      */
 
-/* A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) keyed by the
- * bits of the float arrival. Non-negative floats order as their bit
- * patterns do, and Dijkstra never pushes below the last key popped, so
- * the queue is exact, not quantised. Bucket 0 holds keys equal to the
- * last popped; bucket b > 0 those whose highest bit differing from it is
- * bit b - 1. A decrease pushes a second entry; the stale one is skipped
- * when popped. Buckets grow by doubling, never per voxel. */
-static gsize dbg_moves, dbg_pops, dbg_stale, dbg_push;
-typedef struct
-{
-  guint32 key;
-  guint32 v;
-} RadixItem;
-
-typedef struct
-{
-  RadixItem *items;
-  gsize      len;
-  gsize      cap;
-} RadixBucket;
-
-typedef struct
-{
-  RadixBucket b[33];
-  guint32     last;
-  gsize       size;
-} RadixHeap;
-
-static inline guint32
-float_bits (float f)
-{
-  guint32 u;
-
-  memcpy (&u, &f, sizeof u);
-  return u;
-}
-
-static inline guint
-radix_bucket (guint32 key,
-              guint32 last)
-{
-  return key == last ? 0 : 32 - (guint) __builtin_clz (key ^ last);
-}
-
-static inline void
-radix_append (RadixBucket *b,
-              RadixItem    it)
-{
-  if (G_UNLIKELY (b->len == b->cap))
-    {
-      b->cap = MAX (2 * b->cap, 1024);
-      b->items = g_renew (RadixItem, b->items, b->cap);
-    }
-  b->items[b->len++] = it;
-}
-
-static inline void
-radix_push (RadixHeap *h,
-            guint32    key,
-            guint32    v)
-{
-  radix_append (&h->b[radix_bucket (key, h->last)], (RadixItem) { key, v });
-  h->size++;
-}
-
-/* The caller checks h->size > 0. */
-static inline RadixItem
-radix_pop (RadixHeap *h)
-{
-  if (h->b[0].len == 0)
-    {
-      guint i = 1;
-      RadixBucket *b;
-      guint32 min = G_MAXUINT32;
-
-      while (h->b[i].len == 0)
-        i++;
-      b = &h->b[i];
-      for (gsize j = 0; j < b->len; j++)
-        min = MIN (min, b->items[j].key);
-      h->last = min;
-      /* Every item lands in a lower bucket. */
-      dbg_moves += b->len;
-      for (gsize j = 0; j < b->len; j++)
-        radix_append (&h->b[radix_bucket (b->items[j].key, min)], b->items[j]);
-      b->len = 0;
-    }
-  h->size--;
-  return h->b[0].items[--h->b[0].len];
-}
-
-static void
-radix_clear (RadixHeap *h)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (h->b); i++)
-    g_free (h->b[i].items);
-}
-
 /* The arrival and the cost of a voxel side by side: a relaxation reads
  * both, so each neighbour costs one cache line instead of two. */
 typedef struct
@@ -294,6 +196,15 @@ big_alloc (gsize bytes)
   return g_malloc (bytes);
 }
 
+#define MAX_BUCKETS (1u << 16)
+
+/* Multi-source Dijkstra with a bucket queue (Dial's algorithm, widened
+ * as Dinitz showed): buckets as wide as the cheapest edge hold nodes
+ * whose arrivals are all final, since nothing in the same bucket can
+ * improve on them. So the fields are exact, not quantised, and a pop is
+ * O(1). Buckets are intrusive doubly-linked lists through the voxels
+ * (decrease-key is unlink + link, no stale entries), on a circular window
+ * of at most MAX_BUCKETS; keys beyond it wait in an overflow list. */
 void
 _cleave_svsplit_arrival (const float   *cost,
                          const gsize    size[3],
@@ -305,7 +216,10 @@ _cleave_svsplit_arrival (const float   *cost,
   gsize nx = size[0], ny = size[1], n_vox = size[0] * size[1] * size[2];
   gssize off[26];
   float half_len[26];
-  RadixHeap heap = { { { 0 } } };
+  double min_half = G_MAXDOUBLE, max_half = 0, c_min = INFINITY, c_max = 0, width, inv_width;
+  guint32 (*link)[2];   /* next, prev; sentinels at n_vox + slot */
+  guint32 nb, over;
+  gsize cur = 0, n_live = 0, over_min = G_MAXSIZE;
   Cell *cell;
   guint k = 0;
 
@@ -326,12 +240,49 @@ _cleave_svsplit_arrival (const float   *cost,
             continue;
           off[k] = dx + dy * (gssize) nx + dz * (gssize) (nx * ny);
           half_len[k] = (float) (0.5 * sqrt (lx * lx + ly * ly + lz * lz));
+          min_half = MIN (min_half, half_len[k]);
+          max_half = MAX (max_half, half_len[k]);
           k++;
         }
 
   cell = big_alloc (n_vox * sizeof (Cell));
   for (gsize i = 0; i < n_vox; i++)
-    cell[i] = (Cell) { INFINITY, cost[i] };
+    {
+      cell[i] = (Cell) { INFINITY, cost[i] };
+      if (!isinf (cost[i]))
+        {
+          c_min = MIN (c_min, cost[i]);
+          c_max = MAX (c_max, cost[i]);
+        }
+    }
+  if (isinf (c_min))
+    {
+      for (gsize i = 0; i < n_vox; i++)
+        out[i] = INFINITY;
+      free (cell);
+      return;
+    }
+  /* A hair under the cheapest edge, for the rounding of du + edge. */
+  width = 2.0 * min_half * c_min * (1.0 - 1e-4);
+  inv_width = 1.0 / width;
+  nb = (guint32) MIN ((double) MAX_BUCKETS, ceil (2.0 * max_half * c_max / width) + 2);
+  over = (guint32) n_vox + nb;
+  link = big_alloc ((n_vox + nb + 1) * sizeof *link);
+  for (guint32 sl = 0; sl <= nb; sl++)
+    link[n_vox + sl][0] = link[n_vox + sl][1] = (guint32) (n_vox + sl);
+
+#define UNLINK(v) G_STMT_START {                        \
+    guint32 nx_ = link[v][0], pv_ = link[v][1];         \
+    link[pv_][0] = nx_;                                 \
+    link[nx_][1] = pv_;                                 \
+  } G_STMT_END
+#define LINK(v, head) G_STMT_START {                    \
+    guint32 h_ = (head), f_ = link[h_][0];              \
+    link[v][0] = f_;                                    \
+    link[v][1] = h_;                                    \
+    link[f_][1] = (v);                                  \
+    link[h_][0] = (v);                                  \
+  } G_STMT_END
 
   for (guint s = 0; s < n_seeds; s++)
     {
@@ -345,38 +296,81 @@ _cleave_svsplit_arrival (const float   *cost,
       if (cell[v].t == 0.0f)
         continue;
       cell[v].t = 0.0f;
-      radix_push (&heap, 0, v);
+      LINK (v, (guint32) n_vox);
+      n_live++;
     }
 
-  while (heap.size > 0)
+  /* over_min bounds the overflow's bucket indices from below (removals
+   * can leave it low, which costs a needless scan at most). */
+  while (n_live > 0)
     {
-      RadixItem it = radix_pop (&heap);
-      guint32 u = it.v;
-      float du = cell[u].t, cu = cell[u].c;
+      guint32 head;
 
-      dbg_pops++;
-      if (it.key != float_bits (du))
-        { dbg_stale++; continue; }   /* superseded by a later, smaller push */
-
-      /* Blocked neighbours have cost +inf, so nd is +inf and fails the
-       * test; settled ones already hold no more than du < nd. */
-      for (k = 0; k < 26; k++)
+      if (over_min < cur + nb && link[over][0] != over)
         {
-          Cell *w = cell + (gssize) u + off[k];
-          float nd = du + half_len[k] * (cu + w->c);
+          guint32 v = link[over][0];
 
-          if (nd < w->t)
+          /* The window has reached the overflow: take in what fits. */
+          over_min = G_MAXSIZE;
+          while (v != over)
             {
-              w->t = nd;
-              radix_push (&heap, float_bits (nd), (guint32) (w - cell));
+              guint32 next = link[v][0];
+              gsize idx = MAX ((gsize) (cell[v].t * inv_width), cur);
+
+              if (idx < cur + nb)
+                {
+                  UNLINK (v);
+                  LINK (v, (guint32) (n_vox + idx % nb));
+                }
+              else
+                over_min = MIN (over_min, idx);
+              v = next;
             }
         }
+
+      head = (guint32) (n_vox + cur % nb);
+      while (link[head][0] != head)
+        {
+          guint32 u = link[head][0];
+          float du = cell[u].t, cu = cell[u].c;
+
+          UNLINK (u);
+          n_live--;
+          /* Blocked neighbours have cost +inf, so nd is +inf and fails
+           * the test; settled ones already hold no more than du < nd. */
+          for (k = 0; k < 26; k++)
+            {
+              Cell *w = cell + (gssize) u + off[k];
+              float nd = du + half_len[k] * (cu + w->c);
+
+              if (nd < w->t)
+                {
+                  guint32 wi = (guint32) (w - cell);
+                  gsize idx = MAX ((gsize) (nd * inv_width), cur);
+
+                  if (!isinf (w->t))
+                    UNLINK (wi);
+                  else
+                    n_live++;
+                  w->t = nd;
+                  if (idx < cur + nb)
+                    LINK (wi, (guint32) (n_vox + idx % nb));
+                  else
+                    {
+                      LINK (wi, over);
+                      over_min = MIN (over_min, idx);
+                    }
+                }
+            }
+        }
+      cur++;
     }
-  g_printerr ("pops %zu stale %zu moves %zu\n", dbg_pops, dbg_stale, dbg_moves); dbg_pops=dbg_stale=dbg_moves=0;
-  radix_clear (&heap);
+#undef LINK
+#undef UNLINK
 
   for (gsize i = 0; i < n_vox; i++)
     out[i] = cell[i].t;
+  free (link);
   free (cell);
 }
 

@@ -1,0 +1,154 @@
+/* cleavectl-recover.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * cleavectl stuck list, stuck replay: ops that died during a supervoxel
+ * split, and bringing them to a clean end.
+ */
+
+#include "cleavectl.h"
+
+#include <stdio.h>
+
+#include "cleave-dataset.h"
+#include "cleave-graph.h"
+#include "cleave-ocdbt.h"
+#include "cleave-recover.h"
+
+static double opt_min_age = 600;
+
+static GOptionEntry list_entries[] = {
+  { "min-age", 0, 0, G_OPTION_ARG_DOUBLE, &opt_min_age,
+    "Leave out ops younger than this: they may still be running (default 600)", "SECONDS" },
+  { NULL }
+};
+
+static int
+run_stuck_list (const CleavectlCommand *command,
+                char                  **args,
+                guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_autoptr(GArray) ops = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (opt_min_age < 0)
+    return cleavectl_usage_error (command, "--min-age must not be negative");
+  graph = cleave_graph_open (args[0], &error);
+  if (graph == NULL || (ops = cleave_recover_list (graph, (gint64) (opt_min_age * 1e9), &error)) == NULL)
+    return cleavectl_fail (command, error);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const CleaveStuckOp *op = &g_array_index (ops, CleaveStuckOp, i);
+      g_autofree char *when = cleave_ocdbt_format_time ((guint64) op->ts);
+
+      if (!cleavectl_json)
+        {
+          printf ("op %" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\tage %.0f s\t%u L2 chunks\n", op->op_id, op->kind, op->user,
+                  cleave_op_status_name (op->status), when, op->age_ns / 1e9, op->scope->len);
+          continue;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "op_id");
+      json_builder_add_int_value (b, (gint64) op->op_id);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, op->kind);
+      json_builder_set_member_name (b, "user");
+      json_builder_add_string_value (b, op->user);
+      json_builder_set_member_name (b, "status");
+      json_builder_add_string_value (b, cleave_op_status_name (op->status));
+      json_builder_set_member_name (b, "time");
+      json_builder_add_string_value (b, when);
+      json_builder_set_member_name (b, "age_seconds");
+      json_builder_add_double_value (b, op->age_ns / 1e9);
+      json_builder_set_member_name (b, "l2_chunk_scope");
+      json_builder_begin_array (b);
+      for (guint c = 0; c < op->scope->len; c++)
+        json_builder_add_int_value (b, (gint64) g_array_index (op->scope, guint64, c));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cleavectl_print_json (root);
+    }
+  else if (ops->len == 0)
+    printf ("no stuck ops\n");
+  return CLEAVECTL_EXIT_OK;
+}
+
+static int
+run_stuck_replay (const CleavectlCommand *command,
+                  char                  **args,
+                  guint                   n_args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveDataset) ds = NULL;
+  g_autoptr(CleaveGraph) graph = NULL;
+  g_auto(CleaveEditResult) r = { 0 };
+  guint64 op;
+
+  if (!g_ascii_string_to_unsigned (args[1], 10, 1, G_MAXINT64, &op, NULL))
+    return cleavectl_usage_error (command, "'%s' is not an op id", args[1]);
+  ds = cleave_dataset_open (args[0], &error);
+  if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
+    return cleavectl_fail (command, error);
+  if (!cleave_recover_replay (graph, ds, op, &r, &error))
+    return cleavectl_fail (command, error);
+  if (cleavectl_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "op_id");
+      json_builder_add_int_value (b, (gint64) r.op_id);
+      json_builder_set_member_name (b, "status");
+      json_builder_add_string_value (b, cleave_op_status_name (r.status));
+      json_builder_set_member_name (b, "new_roots");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < r.new_roots->len; i++)
+        json_builder_add_int_value (b, (gint64) g_array_index (r.new_roots, guint64, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      cleavectl_print_json (root);
+    }
+  else
+    printf ("op %" G_GUINT64_FORMAT ": replayed, %s\n", r.op_id, cleave_op_status_name (r.status));
+  return CLEAVECTL_EXIT_OK;
+}
+
+const CleavectlCommand cleavectl_cmd_stuck_list = {
+  .name = "stuck list",
+  .synopsis = "DIR [--min-age SECONDS] [--json]",
+  .summary = "Ops that stopped during a supervoxel split, with their L2 chunk lock scope",
+  .description = "An op is stuck when its log row still has an L2 chunk scope and it did not succeed; its chunks\n"
+                 "stay locked (see `cleavectl locks`) until `cleavectl stuck replay`.\n"
+                 "--json: [{\"op_id\": N, \"kind\": \"split\", \"user\": U, \"status\": S, \"time\": ISO,\n"
+                 "          \"age_seconds\": F, \"l2_chunk_scope\": [chunk ids]}]",
+  .entries = list_entries,
+  .json = TRUE,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_stuck_list,
+};
+
+const CleavectlCommand cleavectl_cmd_stuck_replay = {
+  .name = "stuck replay",
+  .synopsis = "DIR OP_ID [--json]",
+  .summary = "Bring a stuck op to a clean end: its chunks put back, the op run again",
+  .description = "Refused, changing nothing, unless every chunk of the op's scope is still locked by it (so a\n"
+                 "second replay is refused). Puts each scoped chunk back as it was at the op's time, takes the\n"
+                 "op's partial graph rows out, and runs the op again with its own id and time (fresh\n"
+                 "supervoxel ids); its locks are released and it ends SUCCESS.",
+  .json = TRUE,
+  .min_args = 2,
+  .max_args = 2,
+  .run = run_stuck_replay,
+};
