@@ -58,6 +58,8 @@ static const CleavectlCommand *commands[] = {
   &cleavectl_cmd_verify,
   &cleavectl_cmd_stuck_list,
   &cleavectl_cmd_stuck_replay,
+  &cleavectl_cmd_errors,
+  &cleavectl_cmd_faults,
   &cleavectl_cmd_worker,
 };
 

@@ -77,5 +77,7 @@ extern const CleavectlCommand cleavectl_cmd_verify;
 extern const CleavectlCommand cleavectl_cmd_worker;
 extern const CleavectlCommand cleavectl_cmd_stuck_list;
 extern const CleavectlCommand cleavectl_cmd_stuck_replay;
+extern const CleavectlCommand cleavectl_cmd_errors;
+extern const CleavectlCommand cleavectl_cmd_faults;
 
 G_END_DECLS

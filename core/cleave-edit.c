@@ -689,7 +689,7 @@ _cleave_edit_execute (CleaveGraph        *g,
       if (!cleave_lock_acquire (g, "root", keys, old_roots->len, op, CLEAVE_EDIT_LOCK_TRIES, &local))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local), "op %" G_GUINT64_FORMAT ": could not acquire the root lock: ", op);
-          return FALSE;
+          goto out;
         }
       locked = TRUE;
     }

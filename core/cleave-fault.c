@@ -9,6 +9,26 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Every point the code has, so `cleavectl faults` can list them and a
+ * test can check the code names no other. */
+static const char * const known[] = {
+  "commit-locked", "commit-data-partial", "commit-data-synced", "commit-manifest-partial",
+  "commit-manifest-synced", "commit-renamed",
+  "ingest-chunk-written",
+  "edit-created", "edit-written",
+  "svsplit-scope-written", "svsplit-seg-committed", "svsplit-graph-txn", "svsplit-graph-committed",
+  "svsplit-before-release", "svsplit-before-retry",
+  "downsample-claimed", "downsample-read", "downsample-tile", "downsample-before-commit",
+  "downsample-after-commit",
+  NULL
+};
+
+const char * const *
+cleave_fault_list (void)
+{
+  return known;
+}
+
 static char **
 armed_points (void)
 {

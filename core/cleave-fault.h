@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 
 #define CLEAVE_FAULT_EXIT_STATUS 86
 
+/* The names of every fault point, NULL-terminated. */
+const char * const *cleave_fault_list (void);
 gboolean cleave_fault_armed (const char *point);
 void     cleave_fault_point (const char *point);
 

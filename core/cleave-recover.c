@@ -328,6 +328,7 @@ gboolean
 cleave_recover_replay (CleaveGraph      *g,
                        CleaveDataset    *ds,
                        guint64           op_id,
+                       guint            *n_reverted_out,
                        CleaveEditResult *result,
                        GError          **error)
 {
@@ -364,6 +365,8 @@ cleave_recover_replay (CleaveGraph      *g,
     return FALSE;
 
   /* Pre-op on the op's own chunks, latest everywhere else (§5.4). */
+  if (n_reverted_out)
+    *n_reverted_out = op.scope->len;
   if (!revert_chunks (g, seg, &op, error))
     {
       g_prefix_error (error, "op %" G_GUINT64_FORMAT ": putting its chunks back: ", op_id);

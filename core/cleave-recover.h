@@ -40,6 +40,7 @@ GArray  *cleave_recover_list      (CleaveGraph    *graph,
 gboolean cleave_recover_replay    (CleaveGraph      *graph,
                                    CleaveDataset    *dataset,
                                    guint64           op_id,
+                                   guint            *n_reverted_out,
                                    CleaveEditResult *result,
                                    GError          **error);
 

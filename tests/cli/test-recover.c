@@ -149,9 +149,9 @@ test_fault (gconstpointer data)
     JsonObject *o = json_array_get_object_element (json_node_get_array (stuck), 0);
 
     g_assert_cmpint (json_object_get_int_member (o, "op_id"), ==, 1);
-    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "l2_chunk_scope")), >=, 8);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "scope")), >=, 8);
     g_assert_cmpuint (count_locks (dir, "l2chunk", TRUE),
-                      ==, json_array_get_length (json_object_get_array_member (o, "l2_chunk_scope")));
+                      ==, json_array_get_length (json_object_get_array_member (o, "scope")));
   }
   /* Too young to be called stuck by default: it may still be running. */
   RUN (&young, "stuck", "list", dir, "--json");
@@ -167,6 +167,16 @@ test_fault (gconstpointer data)
      * which op is stuck. */
     if (strstr (blocked.err, "locked") == NULL && strstr (blocked.err, "op 1 is stuck") == NULL)
       g_error ("unexpected refusal: %s", blocked.err);
+    /* Refused at the lock, the op left its error artifact. */
+    if (strstr (blocked.err, "locked"))
+      {
+        g_auto(CleaveTestRun) errors = { 0 };
+
+        RUN (&errors, "errors", dir, "2", "--json");
+        g_assert_cmpint (errors.status, ==, 0);
+        g_assert_nonnull (strstr (errors.out, "\"failed_in\" : \"root lock\""));
+        g_assert_nonnull (strstr (errors.out, "locked indefinitely by op 1"));
+      }
   }
 
   RUN (&replay, "stuck", "replay", dir, "1", "--json");
@@ -227,6 +237,44 @@ test_refusals (void)
   cleave_test_rm_rf (tmp);
 }
 
+/* `cleavectl faults` names every fault point the code has. */
+static void
+test_fault_names (void)
+{
+  g_autofree char *core = g_build_filename (cleave_test_env ("CLEAVE_SOURCE_DIR"), "core", NULL);
+  g_autoptr(GDir) d = g_dir_open (core, 0, NULL);
+  g_auto(CleaveTestRun) run = { 0 };
+  const char *name;
+  guint found = 0;
+
+  g_assert_nonnull (d);
+  RUN (&run, "faults", "--json");
+  g_assert_cmpint (run.status, ==, 0);
+  while ((name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (core, name, NULL);
+      g_autofree char *text = NULL;
+      const char *p;
+
+      if (!g_str_has_suffix (name, ".c") || !g_file_get_contents (path, &text, NULL, NULL))
+        continue;
+      for (p = text; (p = strstr (p, "cleave_fault_")); p++)
+        {
+          const char *q = strstr (p, "(\""), *end;
+          g_autofree char *quoted = NULL;
+
+          if ((strncmp (p, "cleave_fault_point (\"", 20) != 0 && strncmp (p, "cleave_fault_armed (\"", 20) != 0) || !q)
+            continue;
+          end = strchr (q + 2, '"');
+          quoted = g_strdup_printf ("\"%.*s\"", (int) (end - q - 2), q + 2);
+          if (strstr (run.out, quoted) == NULL)
+            g_error ("%s: fault point %s is not in `cleavectl faults`", name, quoted);
+          found++;
+        }
+    }
+  g_assert_cmpuint (found, >=, 15);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -241,5 +289,6 @@ main (int    argc,
       g_test_add_data_func (path, faults[i], test_fault);
     }
   g_test_add_func ("/recover/refusals", test_refusals);
+  g_test_add_func ("/recover/fault-names", test_fault_names);
   return g_test_run ();
 }
