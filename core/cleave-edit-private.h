@@ -88,4 +88,13 @@ GBytes  *_cleave_edit_ids_blob     (const guint64     *ids,
 GArray  *_cleave_edit_blob_ids     (const void        *blob,
                                     int                len);
 
+/* Sets a CLEAVE_EDIT_ERROR of @code with a formatted message; FALSE. */
+gboolean _cleave_edit_fail         (GError           **error,
+                                    CleaveEditError    code,
+                                    const char        *format,
+                                    ...) G_GNUC_PRINTF (3, 4);
+
+/* Milliseconds since *@clock (ns), which moves to now: stage timings. */
+double   _cleave_edit_ms_since     (gint64            *clock);
+
 G_END_DECLS

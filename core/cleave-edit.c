@@ -612,6 +612,32 @@ write_error_artifact (CleaveGraph        *g,
     g_warning ("%s: could not write the error artifact of op %" G_GUINT64_FORMAT, path, op);
 }
 
+gboolean
+_cleave_edit_fail (GError        **error,
+                   CleaveEditError code,
+                   const char     *format,
+                   ...)
+{
+  va_list args;
+  g_autofree char *msg = NULL;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, CLEAVE_EDIT_ERROR, code, msg);
+  return FALSE;
+}
+
+double
+_cleave_edit_ms_since (gint64 *clock)
+{
+  gint64 now = cleave_now_ns ();
+  double ms = (now - *clock) / 1e6;
+
+  *clock = now;
+  return ms;
+}
+
 void
 _cleave_exec_end_durable (CleaveExec *x)
 {

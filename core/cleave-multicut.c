@@ -32,25 +32,7 @@ cleave_multicut_result_clear (CleaveMulticutResult *r)
   memset (r, 0, sizeof *r);
 }
 
-static gboolean
-precondition (GError    **error,
-              const char *format,
-              ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-precondition (GError    **error,
-              const char *format,
-              ...)
-{
-  va_list args;
-  g_autofree char *msg = NULL;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION, msg);
-  return FALSE;
-}
+#define precondition(error, ...) _cleave_edit_fail ((error), CLEAVE_EDIT_ERROR_PRECONDITION, __VA_ARGS__)
 
 static int
 cmp_edge (gconstpointer a,
@@ -544,16 +526,6 @@ typedef struct
   CleaveSplitReport    *report;
 } SplitApply;
 
-static double
-ms_since (gint64 *t)
-{
-  gint64 now = cleave_now_ns ();
-  double ms = (now - *t) / 1e6;
-
-  *t = now;
-  return ms;
-}
-
 /* The multicut, under the op's root lock (shared spec/reference-pcg.md §2
  * step 2): a cut goes straight to its edges; a cut that must pass through
  * a supervoxel splits it first (durably), then cuts again on the fresh ids. */
@@ -574,7 +546,7 @@ split_apply (CleaveGraph *g,
   if (!cleave_multicut_compute (g, a->sources, a->source_xyz, a->n_src, a->sinks, a->sink_xyz, a->n_snk, FALSE,
                                 a->cut, error))
     return FALSE;
-  rep->stage_ms[CLEAVE_SPLIT_STAGE_MULTICUT] += ms_since (&clock);
+  rep->stage_ms[CLEAVE_SPLIT_STAGE_MULTICUT] += _cleave_edit_ms_since (&clock);
   if (a->cut->kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
     {
       CleaveSvSplitTimings t = { 0 };
@@ -597,7 +569,7 @@ split_apply (CleaveGraph *g,
       if (!cleave_multicut_compute (g, a->sources, a->source_xyz, a->n_src, a->sinks, a->sink_xyz, a->n_snk, FALSE,
                                     a->cut, error))
         return FALSE;
-      rep->stage_ms[CLEAVE_SPLIT_STAGE_RETRY] += ms_since (&clock);
+      rep->stage_ms[CLEAVE_SPLIT_STAGE_RETRY] += _cleave_edit_ms_since (&clock);
       if (a->cut->kind == CLEAVE_MULTICUT_SV_SPLIT_REQUIRED)
         return precondition (error, "the supervoxel split succeeded but source and sink remain connected; "
                              "place source and sink farther apart");
@@ -743,7 +715,7 @@ _cleave_edit_split_run (CleaveGraph          *g,
     }
   /* What execute spent beyond the stages above: its persist. */
   {
-    double total = ms_since (&clock), staged = 0;
+    double total = _cleave_edit_ms_since (&clock), staged = 0;
 
     for (guint s = 0; s < CLEAVE_SPLIT_STAGE_COMMIT; s++)
       staged += report->stage_ms[s];

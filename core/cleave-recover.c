@@ -26,25 +26,7 @@ cleave_stuck_op_clear (CleaveStuckOp *op)
   g_clear_pointer (&op->scope, g_array_unref);
 }
 
-static gboolean
-stuck (GError    **error,
-       const char *format,
-       ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-stuck (GError    **error,
-       const char *format,
-       ...)
-{
-  va_list args;
-  g_autofree char *msg = NULL;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_STUCK, msg);
-  return FALSE;
-}
+#define stuck(error, ...) _cleave_edit_fail ((error), CLEAVE_EDIT_ERROR_STUCK, __VA_ARGS__)
 
 /* One op row, as the list and the replay need it. */
 static gboolean

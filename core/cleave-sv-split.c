@@ -60,25 +60,7 @@ cmp_edge (gconstpointer a,
   return x->a != y->a ? (x->a < y->a ? -1 : 1) : (x->b < y->b ? -1 : x->b > y->b);
 }
 
-static gboolean
-postcondition (GError    **error,
-               const char *format,
-               ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-postcondition (GError    **error,
-               const char *format,
-               ...)
-{
-  va_list args;
-  g_autofree char *msg = NULL;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_POSTCONDITION, msg);
-  return FALSE;
-}
+#define postcondition(error, ...) _cleave_edit_fail ((error), CLEAVE_EDIT_ERROR_POSTCONDITION, __VA_ARGS__)
 
 static guint64
 remap (GArray  *sv_remap,
@@ -828,16 +810,6 @@ set_scope (CleaveGraph   *g,
   return ok;
 }
 
-static double
-ms_since (gint64 *t)
-{
-  gint64 now = cleave_now_ns ();
-  double ms = (now - *t) / 1e6;
-
-  *t = now;
-  return ms;
-}
-
 gboolean
 _cleave_sv_split_run (CleaveGraph          *g,
                       CleaveExec           *x,
@@ -890,7 +862,7 @@ _cleave_sv_split_run (CleaveGraph          *g,
   keys = g_new0 (char *, chunks->len + 1);
   for (guint i = 0; i < chunks->len; i++)
     keys[i] = cleave_lock_l2chunk_key (g_array_index (chunks, guint64, i));
-  tm->plan_ms += ms_since (&clock);
+  tm->plan_ms += _cleave_edit_ms_since (&clock);
 
   /* Temporal L2 chunk lock: refused where either cell is held. A replay
    * skips it: the stuck op's indefinite cells are the lock. */
@@ -903,7 +875,7 @@ _cleave_sv_split_run (CleaveGraph          *g,
         }
       temporal = TRUE;
     }
-  tm->lock_ms += ms_since (&clock);
+  tm->lock_ms += _cleave_edit_ms_since (&clock);
 
   for (guint i = 0; i < tasks->len; i++)
     {
@@ -914,7 +886,7 @@ _cleave_sv_split_run (CleaveGraph          *g,
                          &g_array_index (outcomes, Outcome, i), error))
         goto out;
     }
-  tm->compute_ms += ms_since (&clock);
+  tm->compute_ms += _cleave_edit_ms_since (&clock);
 
   /* Durable from here: the indefinite cells, then the scope on the op
    * row, before any segmentation or graph write (invariant 9). */
@@ -951,7 +923,7 @@ _cleave_sv_split_run (CleaveGraph          *g,
     if (!cleave_ocdbt_txn_commit (txn, NULL, error))
       goto out;
   }
-  tm->seg_write_ms += ms_since (&clock);
+  tm->seg_write_ms += _cleave_edit_ms_since (&clock);
   cleave_fault_point ("svsplit-seg-committed");
 
   if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
@@ -969,7 +941,7 @@ _cleave_sv_split_run (CleaveGraph          *g,
       goto out;
     }
   _cleave_graph_forget_cache (g);
-  tm->graph_write_ms += ms_since (&clock);
+  tm->graph_write_ms += _cleave_edit_ms_since (&clock);
   cleave_fault_point ("svsplit-graph-committed");
 
   /* The fresh ids at the points: the retry multicut runs on them. */

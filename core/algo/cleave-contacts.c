@@ -80,7 +80,8 @@ cleave_contacts_find (const guint64 *labels,
   if (run.area)
     g_array_append_val (faces, run);
 
-  qsort (faces->data, faces->len, sizeof (Face), cmp_face);
+  if (faces->len > 1)
+    qsort (faces->data, faces->len, sizeof (Face), cmp_face);
   for (guint i = 0; i < faces->len;)
     {
       const Face *f = &g_array_index (faces, Face, i);
