@@ -460,9 +460,10 @@ run_import (const CleavectlCommand *command,
   /* The labels are the initial objects; the dataset is ready to edit. A
    * failed graph leaves the imported volumes, and `cleavectl ingest`
    * picks up from there. */
-  if (!cleave_ingest (args[1], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error))
+  if (!cleave_ingest (args[1], FALSE, isatty (STDERR_FILENO) ? progress : NULL, NULL, &error) ||
+      !cleave_import_build_pyramid (args[1], &error))
     return cleavectl_fail (command, error);
-  g_printerr ("%s: imported; graph ready\n", args[1]);
+  g_printerr ("%s: imported; graph and mips ready\n", args[1]);
   return CLEAVECTL_EXIT_OK;
 }
 
@@ -472,7 +473,7 @@ const CleavectlCommand cleavectl_cmd_import = {
   .summary = "Create a dataset from a plain-file precomputed segmentation (and image)",
   .description = "SRC_SEG is a directory with an info file and unsharded raw or compressed_segmentation chunks,\n"
                  "as neuroglancer and cloud-volume write them (NAME.gz chunk files are read too). Every scale is\n"
-                 "copied, keeping its voxel_offset. Each label's piece in each chunk becomes a supervoxel with its\n"
+                 "copied, keeping its voxel_offset (the segmentation's coarser mips are rebuilt from its mip 0). Each label's piece in each chunk becomes a supervoxel with its\n"
                  "own layer-1 id (agglomeration.tsv maps them back), and the graph is built: contact edges from\n"
                  "6-connected faces, affinities from the image's intensity on them (from contact area without an\n"
                  "image), the labels as the initial objects. Progress goes to standard error.",

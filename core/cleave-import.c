@@ -17,6 +17,8 @@
 #include "cleave-dataset.h"
 #include "cleave-node-id.h"
 #include "cleave-parallel.h"
+#include "cleave-queue.h"
+#include "cleave-worker.h"
 #include "cleave-util.h"
 
 /* Values put in one transaction before it is committed, so an import of
@@ -393,7 +395,9 @@ cleave_import (const char           *src_seg,
   /* The agglomeration is each supervoxel's original label: the labels are
    * the initial objects when the graph is built. */
   fputs ("# sv\tagglomeration (the imported label)\n", agg);
-  ok = copy_volume (src_seg, seg_from, seg, seg_from->scales->len, agg, "segmentation", progress, user_data, error);
+  /* Mip 0 only: the coarser mips must hold the new ids, so they are
+   * rebuilt from it (cleave_import_build_pyramid) once the graph exists. */
+  ok = copy_volume (src_seg, seg_from, seg, 1, agg, "segmentation", progress, user_data, error);
   if (fclose (agg) != 0 && ok)
     {
       int saved = errno;
@@ -415,4 +419,22 @@ cleave_import (const char           *src_seg,
       !copy_volume (src_image, image_from, image, image_from->scales->len, NULL, "image", progress, user_data, error))
     return FALSE;
   return cleave_dataset_finish (dir, error);
+}
+
+gboolean
+cleave_import_build_pyramid (const char  *dir,
+                             GError     **error)
+{
+  CleaveWorkerOptions options;
+  g_autoptr(CleaveWorker) worker = NULL;
+  const gint64 all[6] = { G_MININT64 / 4, G_MININT64 / 4, G_MININT64 / 4, G_MAXINT64 / 4, G_MAXINT64 / 4, G_MAXINT64 / 4 };
+
+  cleave_worker_options_init (&options);
+  worker = cleave_worker_new (dir, &options, error);
+  if (worker == NULL)
+    return FALSE;
+  /* One job over the whole volume, done here: the dataset is handed over
+   * with its pyramid complete and nothing queued. */
+  return cleave_queue_enqueue (cleave_worker_get_graph (worker), 0, all, 1, error) &&
+         cleave_worker_drain (worker, NULL, error);
 }

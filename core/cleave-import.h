@@ -31,4 +31,9 @@ gboolean cleave_import (const char           *src_seg,
                         gpointer              user_data,
                         GError              **error);
 
+/* The segmentation's coarser mips, rebuilt from its relabelled mip 0 by
+ * the downsample worker; needs the graph (cleave_ingest) first. */
+gboolean cleave_import_build_pyramid (const char  *dir,
+                                      GError     **error);
+
 G_END_DECLS
