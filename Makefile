@@ -18,16 +18,17 @@ build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_ARGS)
 	@meson compile -C $(BUILD)
 
-run: build
+# Opens the demo dataset (made first by the demo target when it is missing).
+run: demo
 	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
 	  echo "make run: no display (DISPLAY and WAYLAND_DISPLAY are unset); try: xvfb-run make run"; \
 	  exit 1; \
 	fi
 	@# A bare X server (xvfb-run) has no session bus; give GtkApplication one.
 	@if [ -z "$${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-run-session >/dev/null; then \
-	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec dbus-run-session -- $(BUILD)/app/cleave; \
+	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec dbus-run-session -- $(BUILD)/app/cleave $(BUILD)/demo.cleave; \
 	else \
-	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec $(BUILD)/app/cleave; \
+	  GSETTINGS_SCHEMA_DIR=$(BUILD)/data exec $(BUILD)/app/cleave $(BUILD)/demo.cleave; \
 	fi
 
 # The demo dataset, made once; `rm -rf build/demo.cleave` to make it again.

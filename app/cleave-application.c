@@ -22,6 +22,7 @@ struct _CleaveApplication
   GSettings      *settings;
   char           *screenshot_path;
   guint           screenshot_timeout;
+  gboolean        screenshot_armed;
   int             exit_status;
 };
 
@@ -66,11 +67,25 @@ take_screenshot (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-after_first_paint (GdkFrameClock *clock,
-                   GtkWidget     *window)
+/* The window is worth a picture once it shows what it will show: the
+ * empty state, an error, or a viewer whose every view drew all it needs. */
+static gboolean
+window_settled (CleaveWindow *window)
 {
-  g_signal_handlers_disconnect_by_func (clock, after_first_paint, window);
+  const char *state = cleave_window_get_state (window);
+
+  if (g_strcmp0 (state, "viewer") == 0)
+    return cleave_window_is_complete (window);
+  return g_strcmp0 (state, "loading") != 0;
+}
+
+static void
+after_paint (GdkFrameClock *clock,
+             GtkWidget     *window)
+{
+  if (!window_settled (CLEAVE_WINDOW (window)))
+    return;
+  g_signal_handlers_disconnect_by_func (clock, after_paint, window);
   /* Leave the frame that was just painted complete before rendering again. */
   g_idle_add (take_screenshot, g_object_ref (window));
 }
@@ -81,8 +96,24 @@ window_mapped (GtkWidget *window,
 {
   GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
 
-  g_signal_connect (clock, "after-paint", G_CALLBACK (after_first_paint), window);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), window);
   gtk_widget_queue_draw (window);
+}
+
+static CleaveWindow *
+new_window (CleaveApplication *self)
+{
+  CleaveWindow *window = cleave_window_new (GTK_APPLICATION (self), self->settings);
+
+  /* --screenshot pictures the first window only. */
+  if (self->screenshot_path != NULL && self->screenshot_timeout == 0 && !self->screenshot_armed)
+    {
+      self->screenshot_armed = TRUE;
+      g_signal_connect (window, "map", G_CALLBACK (window_mapped), NULL);
+      self->screenshot_timeout = g_timeout_add_seconds (SCREENSHOT_TIMEOUT_SECONDS,
+                                                        screenshot_timed_out, self);
+    }
+  return window;
 }
 
 static void
@@ -92,17 +123,71 @@ cleave_application_activate (GApplication *app)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
   if (window == NULL)
-    {
-      window = GTK_WINDOW (cleave_window_new (GTK_APPLICATION (app), self->settings));
-      if (self->screenshot_path != NULL)
-        {
-          g_signal_connect (window, "map", G_CALLBACK (window_mapped), NULL);
-          self->screenshot_timeout = g_timeout_add_seconds (SCREENSHOT_TIMEOUT_SECONDS,
-                                                            screenshot_timed_out, self);
-        }
-    }
+    window = GTK_WINDOW (new_window (self));
 
   gtk_window_present (window);
+}
+
+/* One window per dataset: the one showing it, else one showing nothing,
+ * else a new one. */
+static void
+cleave_application_open (GApplication  *app,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  CleaveApplication *self = CLEAVE_APPLICATION (app);
+
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *path = g_file_get_path (files[i]);
+      CleaveWindow *target = NULL;
+
+      if (path == NULL)
+        {
+          g_autofree char *uri = g_file_get_uri (files[i]);
+
+          g_printerr ("cleave: %s: only local datasets can be opened\n", uri);
+          continue;
+        }
+      for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+        {
+          g_autofree char *canonical = g_canonicalize_filename (path, NULL);
+
+          if (!CLEAVE_IS_WINDOW (l->data))
+            continue;
+          if (g_strcmp0 (cleave_window_get_path (l->data), canonical) == 0
+              && g_strcmp0 (cleave_window_get_state (l->data), "error") != 0)
+            {
+              target = l->data;
+              break;
+            }
+        }
+      if (target != NULL)
+        {
+          gtk_window_present (GTK_WINDOW (target));
+          continue;
+        }
+      for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+        if (CLEAVE_IS_WINDOW (l->data) && cleave_window_get_source (l->data) == NULL
+            && g_strcmp0 (cleave_window_get_state (l->data), "loading") != 0)
+          {
+            target = l->data;
+            break;
+          }
+      if (target == NULL)
+        target = new_window (self);
+      cleave_window_open (target, path);
+      gtk_window_present (GTK_WINDOW (target));
+    }
+}
+
+static void
+new_window_activated (GSimpleAction *action,
+                      GVariant      *param,
+                      gpointer       user_data)
+{
+  gtk_window_present (GTK_WINDOW (new_window (CLEAVE_APPLICATION (user_data))));
 }
 
 static void
@@ -143,17 +228,8 @@ quit_activated (GSimpleAction *action,
 
 static const GActionEntry app_actions[] = {
   { .name = "about", .activate = about_activated },
+  { .name = "new-window", .activate = new_window_activated },
   { .name = "quit",  .activate = quit_activated },
-};
-
-/* Every accelerator of the application, in one place. */
-static const struct {
-  const char *action;
-  const char *accels[3];
-} app_accels[] = {
-  { "app.quit",               { "<Control>q", NULL } },
-  { "window.close",           { "<Control>w", NULL } },
-  { "win.show-help-overlay",  { "<Control>question", "<Control>slash", NULL } },
 };
 
 static void
@@ -164,19 +240,11 @@ cleave_application_startup (GApplication *app)
   G_APPLICATION_CLASS (cleave_application_parent_class)->startup (app);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
-  for (guint i = 0; i < G_N_ELEMENTS (app_accels); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (app), app_accels[i].action, app_accels[i].accels);
-
-  /* GTK 4.8 does not load the application's style.css by itself. */
-  {
-    g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
-
-    gtk_css_provider_load_from_resource (css, CLEAVE_RESOURCE_PREFIX "/style.css");
-    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  }
+  /* Accelerators (all in ui/cleave-actions.c), style sheet, dark variant. */
+  cleave_ui_startup (GTK_APPLICATION (app));
 
   self->settings = g_settings_new (CLEAVE_APP_ID);
+
 }
 
 static int
@@ -230,6 +298,7 @@ cleave_application_class_init (CleaveApplicationClass *klass)
   object_class->finalize = cleave_application_finalize;
   app_class->startup = cleave_application_startup;
   app_class->activate = cleave_application_activate;
+  app_class->open = cleave_application_open;
   app_class->handle_local_options = cleave_application_handle_local_options;
 }
 
@@ -254,7 +323,7 @@ cleave_application_new (void)
   return g_object_new (CLEAVE_TYPE_APPLICATION,
                        "application-id", CLEAVE_APP_ID,
                        "resource-base-path", CLEAVE_RESOURCE_PREFIX,
-                       "flags", G_APPLICATION_NON_UNIQUE,
+                       "flags", G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN,
                        NULL);
 }
 

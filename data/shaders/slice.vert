@@ -1,0 +1,20 @@
+/* slice.vert: one chunk's rectangle on the slice plane.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+
+in vec2 corner;              /* (0,0) .. (1,1) */
+
+uniform mat4 mvp;            /* plane nm -> clip */
+uniform vec4 rect;           /* u0, v0, u1, v1 in plane nm */
+uniform mat3 plane_to_world; /* (u, v, n) -> (x, y, z) */
+uniform float depth;         /* n of the slice, nm */
+
+out vec3 world;
+
+void
+main (void)
+{
+  vec2 p = mix (rect.xy, rect.zw, corner);
+
+  world = plane_to_world * vec3 (p, depth);
+  gl_Position = mvp * vec4 (p, 0.0, 1.0);
+}

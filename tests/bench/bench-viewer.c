@@ -1,0 +1,409 @@
+/* bench-viewer.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The viewer on the demo dataset, at 1280x800 under Xvfb with software GL
+ * (it runs itself under xvfb-run when there is no display):
+ *
+ *   1. time from the window being shown to its first complete frame, cold
+ *      (the dataset's pages dropped from the page cache) and warm, against
+ *      the core alone reading the same slab on one thread;
+ *   2. frame time while panning over chunks already on the GPU, against a
+ *      redraw that changes nothing;
+ *   3. chunk decode-and-upload throughput (MVx/s) against decoding alone.
+ *
+ * Ratios against references measured in the same run; nothing is asserted
+ * on time.
+ */
+
+#include "cleave-test.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleave-config.h"
+#include "cleave-dataset.h"
+#include "cleave-slice-view-private.h"
+#include "cleave-ui.h"
+
+#define WARM_ROUNDS 5
+#define PAN_FRAMES 120
+
+static GtkApplication *app;
+
+static double
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000.0;
+}
+
+static int
+cmp_double (const void *a,
+            const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v,
+        guint   n)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Drops the dataset's files from the page cache (clean pages only; no
+ * root needed), for a cold start. */
+static void
+drop_cache (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    {
+      int fd = open (path, O_RDONLY);
+
+      if (fd >= 0)
+        {
+          fdatasync (fd);
+          posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+          close (fd);
+        }
+      return;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      drop_cache (child);
+    }
+}
+
+static gboolean
+timed_out (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+spin (guint ms)
+{
+  gboolean out = FALSE;
+
+  g_timeout_add (ms, timed_out, &out);
+  while (!out)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+typedef struct
+{
+  double shown;
+  double complete;
+} FirstFrame;
+
+static void
+mapped (GtkWidget  *window,
+        FirstFrame *ff)
+{
+  ff->shown = now_ms ();
+}
+
+static void
+frame_complete (CleaveWindow *window,
+                FirstFrame   *ff)
+{
+  if (ff->complete == 0)
+    ff->complete = now_ms ();
+}
+
+static CleaveWindow *
+new_window (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (CLEAVE_APP_ID);
+  CleaveWindow *window;
+
+  g_settings_reset (settings, "positions");
+  window = cleave_window_new (app, settings);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  return window;
+}
+
+/* Shows a new window opening @path; ms from shown to first complete frame. */
+static double
+first_frame (const char    *path,
+             CleaveWindow **keep)
+{
+  CleaveWindow *window = new_window ();
+  FirstFrame ff = { 0 };
+  gboolean out = FALSE;
+  guint id;
+
+  g_signal_connect (window, "map", G_CALLBACK (mapped), &ff);
+  g_signal_connect (window, "frame-complete", G_CALLBACK (frame_complete), &ff);
+  cleave_window_open (window, path);
+  gtk_window_present (GTK_WINDOW (window));
+  id = g_timeout_add_seconds (60, timed_out, &out);
+  while (ff.complete == 0 && !out)
+    g_main_context_iteration (NULL, TRUE);
+  if (out)
+    g_error ("no complete frame in 60 s");
+  g_source_remove (id);
+  g_signal_handlers_disconnect_by_data (window, &ff);
+  if (keep != NULL)
+    *keep = window;
+  else
+    gtk_window_destroy (GTK_WINDOW (window));
+  return ff.complete - ff.shown;
+}
+
+/* The core alone: the XY slab the first frame shows (segmentation and
+ * image, mip 0, the chunk row through the middle), read on one thread
+ * from a fresh handle. */
+static double
+core_slab_ms (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveDataset) ds = cleave_dataset_open (path, &error);
+  const CleaveScale *s;
+  gint64 lo[3], hi[3];
+  g_autofree guint64 *seg = NULL;
+  g_autofree guint8 *image = NULL;
+  double t0;
+
+  g_assert_no_error (error);
+  s = &g_array_index (cleave_volume_get_info (cleave_dataset_get_seg (ds))->scales, CleaveScale, 0);
+  for (guint d = 0; d < 2; d++)
+    {
+      lo[d] = s->voxel_offset[d];
+      hi[d] = s->voxel_offset[d] + s->size[d];
+    }
+  lo[2] = s->voxel_offset[2] + (s->size[2] / 2) / s->chunk[2] * s->chunk[2];
+  hi[2] = MIN (lo[2] + s->chunk[2], s->voxel_offset[2] + s->size[2]);
+  seg = g_new (guint64, (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
+  image = g_new (guint8, (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
+  t0 = now_ms ();
+  g_assert_true (cleave_volume_read (cleave_dataset_get_seg (ds), 0, lo, hi, seg, &error));
+  g_assert_true (cleave_volume_read (cleave_dataset_get_image (ds), 0, lo, hi, image, &error));
+  g_assert_no_error (error);
+  return now_ms () - t0;
+}
+
+/* Frame times: from the start of the frame clock's cycle to after the paint. */
+typedef struct
+{
+  GArray *times;
+  double  start;
+} FrameTimes;
+
+static void
+on_layout (GdkFrameClock *clock,
+           FrameTimes    *ft)
+{
+  ft->start = now_ms ();
+}
+
+static void
+on_after_paint (GdkFrameClock *clock,
+                FrameTimes    *ft)
+{
+  double t;
+
+  if (ft->start == 0)
+    return;
+  t = now_ms () - ft->start;
+  g_array_append_val (ft->times, t);
+  ft->start = 0;
+}
+
+static double
+measure_frames (CleaveWindow *window,
+                gboolean      pan,
+                double       *p95)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+  CleaveSliceView *xy = cleave_window_get_view (window, CLEAVE_PLANE_XY);
+  FrameTimes ft = { g_array_new (FALSE, FALSE, sizeof (double)), 0 };
+  double m;
+
+  g_signal_connect (clock, "before-paint", G_CALLBACK (on_layout), &ft);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &ft);
+  for (guint i = 0; i < PAN_FRAMES; i++)
+    {
+      guint before = ft.times->len;
+
+      if (pan)
+        /* Back and forth by 2% of the view: every chunk stays on screen. */
+        cleave_slice_view_pan (xy, (i / 4) % 2 ? 0.02 : -0.02, 0.0);
+      else
+        for (guint p = 0; p < 3; p++)
+          {
+            CleaveSliceView *view = cleave_window_get_view (window, (CleavePlane) p);
+            GtkWidget *area = gtk_widget_get_first_child (gtk_widget_get_first_child (GTK_WIDGET (view)));
+
+            gtk_gl_area_queue_render (GTK_GL_AREA (area));
+          }
+      while (ft.times->len == before)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_signal_handlers_disconnect_by_data (clock, &ft);
+  m = median ((double *) (gpointer) ft.times->data, ft.times->len);
+  *p95 = g_array_index (ft.times, double, ft.times->len * 95 / 100);
+  g_array_unref (ft.times);
+  return m;
+}
+
+/* Every chunk of mip 0, both layers: decoded (fresh source) or decoded
+ * and uploaded (another fresh source). MVx/s. */
+static double
+throughput (const char   *path,
+            GdkGLContext *context,
+            gboolean      upload)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveSource) source = cleave_source_open (path, &error);
+  guint64 voxels = 0;
+  double t0, t;
+  g_autoptr(GArray) textures = g_array_new (FALSE, FALSE, sizeof (GLuint));
+
+  g_assert_no_error (error);
+  if (context != NULL)
+    gdk_gl_context_make_current (context);
+  t0 = now_ms ();
+  for (int layer = 0; layer < 2; layer++)
+    {
+      const CleaveScale *s = &g_array_index (cleave_source_get_info (source, layer)->scales, CleaveScale, 0);
+      gint64 grid[3], g[3];
+
+      cleave_scale_grid_size (s, grid);
+      for (g[2] = 0; g[2] < grid[2]; g[2]++)
+        for (g[1] = 0; g[1] < grid[1]; g[1]++)
+          for (g[0] = 0; g[0] < grid[0]; g[0]++)
+            {
+              g_autoptr(CleaveSliceChunk) chunk = cleave_source_load_chunk (source, layer, 0, g, &error);
+              GLuint tex[2];
+
+              g_assert_no_error (error);
+              voxels += (guint64) chunk->size[0] * chunk->size[1] * chunk->size[2];
+              if (upload)
+                {
+                  _cleave_slice_chunk_upload (chunk, &tex[0], &tex[1]);
+                  g_array_append_vals (textures, tex, 2);
+                }
+            }
+    }
+  if (upload)
+    glFinish ();
+  t = now_ms () - t0;
+  if (upload)
+    glDeleteTextures ((GLsizei) textures->len, (GLuint *) (gpointer) textures->data);
+  return voxels / 1e6 / (t / 1000.0);
+}
+
+static int
+reexec_under_xvfb (int    argc,
+                   char **argv)
+{
+  g_autofree char *xvfb = g_find_program_in_path ("xvfb-run");
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  if (xvfb == NULL)
+    {
+      g_print ("bench-viewer: skipped: no display and no xvfb-run\n");
+      return 0;
+    }
+  g_setenv ("GDK_BACKEND", "x11", TRUE);
+  g_setenv ("LIBGL_ALWAYS_SOFTWARE", "1", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("NO_AT_BRIDGE", "1", TRUE);
+  g_ptr_array_add (args, xvfb);
+  g_ptr_array_add (args, "-a");
+  g_ptr_array_add (args, "-s");
+  g_ptr_array_add (args, "-screen 0 1280x1024x24 +iglx -noreset");
+  for (int i = 0; i < argc; i++)
+    g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+  execv (xvfb, (char **) args->pdata);
+  g_printerr ("bench-viewer: cannot run xvfb-run: %s\n", g_strerror (errno));
+  return 1;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *demo = NULL;
+  g_auto(CleaveTestRun) run = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkGLContext) context = NULL;
+  CleaveWindow *window = NULL;
+  double cold, warm[WARM_ROUNDS], warm_ms, core_cold, core_warm;
+  double pan_ms, pan_p95, still_ms, still_p95;
+  double decode, decode_upload;
+
+  if (g_getenv ("DISPLAY") == NULL)
+    return reexec_under_xvfb (argc, argv);
+
+  cleave_ui_init ();
+  gtk_init ();
+  tmp = cleave_test_tmpdir ();
+  demo = g_build_filename (tmp, "bench.cleave", NULL);
+  cleave_test_run (&run, NULL, cleave_test_env ("CLEAVECTL"), "demo", demo, NULL);
+  if (run.status != 0)
+    g_error ("cleavectl demo: %s", run.err);
+
+  app = gtk_application_new ("org.cleave.CleaveBench", G_APPLICATION_NON_UNIQUE);
+      /* As the application's: the shortcuts window comes from there. */
+      g_application_set_resource_base_path (G_APPLICATION (app), CLEAVE_RESOURCE_PREFIX);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  cleave_ui_startup (app);
+  g_print ("bench-viewer: demo dataset, window 1280x800, %u threads, software GL\n", g_get_num_processors ());
+
+  /* 1. First complete frame. */
+  drop_cache (demo);
+  core_cold = core_slab_ms (demo);
+  drop_cache (demo);
+  cold = first_frame (demo, NULL);
+  for (guint i = 0; i < WARM_ROUNDS; i++)
+    warm[i] = first_frame (demo, NULL);
+  warm_ms = median (warm, WARM_ROUNDS);
+  core_warm = core_slab_ms (demo);
+  g_print ("first complete frame, cold:   %7.1f ms   (core reading the XY slab alone, cold: %.1f ms; ratio %.2f)\n",
+           cold, core_cold, cold / core_cold);
+  g_print ("first complete frame, warm:   %7.1f ms   median of %d (core slab, warm: %.1f ms; ratio %.2f; goal <= 150 ms)\n",
+           warm_ms, WARM_ROUNDS, core_warm, warm_ms / core_warm);
+
+  /* 2. Frame time while panning over cached chunks. */
+  first_frame (demo, &window);
+  spin (100);
+  still_ms = measure_frames (window, FALSE, &still_p95);
+  pan_ms = measure_frames (window, TRUE, &pan_p95);
+  g_print ("frame while panning:          %7.2f ms   median, p95 %.2f ms (redraw without change: %.2f ms, p95 %.2f; ratio %.2f; goal <= 16 ms)\n",
+           pan_ms, pan_p95, still_ms, still_p95, pan_ms / still_ms);
+
+  /* 3. Decode and upload vs decode. */
+  context = gdk_surface_create_gl_context (gtk_native_get_surface (GTK_NATIVE (window)), &error);
+  g_assert_no_error (error);
+  g_assert_true (gdk_gl_context_realize (context, &error));
+  g_assert_no_error (error);
+  throughput (demo, NULL, FALSE);      /* page cache warm */
+  decode = throughput (demo, NULL, FALSE);
+  decode_upload = throughput (demo, context, TRUE);
+  gdk_gl_context_clear_current ();
+  g_print ("decode and upload:            %7.1f MVx/s   (decode alone: %.1f MVx/s; ratio %.2f), one thread, all mip-0 chunks\n",
+           decode_upload, decode, decode_upload / decode);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&context);
+  g_clear_object (&app);
+  cleave_test_rm_rf (tmp);
+  return 0;
+}

@@ -1,0 +1,823 @@
+/* cleave-source.c
+ *
+ * Copyright 2026 The Cleave authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "cleave-source"
+
+#include "cleave-source.h"
+
+#include <string.h>
+
+#include "cleave-dataset.h"
+#include "cleave-graph.h"
+
+#define MAX_CLIENTS 32
+/* Decoded chunks kept ready for upload, beyond the core's own cache. */
+#define DEFAULT_READY_BYTES (384u << 20)
+
+struct _CleaveSource
+{
+  GObject         parent_instance;
+
+  char           *path;
+  char           *name;
+  CleaveDataset  *dataset;
+  CleaveVolume   *layers[2];
+  guint64         generation;
+
+  /* SQLite connections are not shared between threads at once. */
+  GMutex          graph_lock;
+  CleaveGraph    *graph;
+
+  GThreadPool    *pool;
+  GMainContext   *context;
+
+  /* Everything below is under @lock. */
+  GMutex          lock;
+  GHashTable     *ready;        /* key -> CleaveSliceChunk */
+  GQueue          lru;          /* of CleaveSliceChunk*, oldest first */
+  gsize           ready_bytes;
+  gsize           ready_budget;
+  GHashTable     *wanted;       /* key -> client mask */
+  GHashTable     *queued;       /* key -> TRUE while a job is queued or running */
+  guint32         clients;
+  gboolean        notify_pending;
+  gboolean        disposed;
+};
+
+G_DEFINE_FINAL_TYPE (CleaveSource, cleave_source, G_TYPE_OBJECT)
+
+enum {
+  CHUNKS_READY,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Held beside each ready chunk: its LRU link. */
+typedef struct
+{
+  CleaveSliceChunk  chunk;
+  GList             link;
+} ChunkBox;
+
+guint64
+cleave_slice_chunk_key (CleaveLayer   layer,
+                        guint         mip,
+                        const gint64  g[3])
+{
+  return ((guint64) layer << 63) | ((guint64) (mip & 0x1f) << 57)
+         | ((guint64) (g[0] & 0x7ffff) << 38) | ((guint64) (g[1] & 0x7ffff) << 19)
+         | (guint64) (g[2] & 0x7ffff);
+}
+
+static void
+slice_chunk_clear (gpointer data)
+{
+  CleaveSliceChunk *chunk = data;
+
+  g_free (chunk->voxels);
+  g_free (chunk->indices);
+  g_free (chunk->svs);
+  g_free (chunk->roots);
+}
+
+CleaveSliceChunk *
+cleave_slice_chunk_ref (CleaveSliceChunk *chunk)
+{
+  return g_atomic_rc_box_acquire (chunk);
+}
+
+void
+cleave_slice_chunk_unref (CleaveSliceChunk *chunk)
+{
+  g_atomic_rc_box_release_full (chunk, slice_chunk_clear);
+}
+
+static CleaveSliceChunk *
+slice_chunk_new (void)
+{
+  ChunkBox *box = g_atomic_rc_box_new0 (ChunkBox);
+
+  box->link.data = box;
+  return &box->chunk;
+}
+
+/* Labels of one chunk: a small open-addressing table from supervoxel id
+ * to palette index; runs of one id (most of a chunk) skip the table. */
+typedef struct
+{
+  guint64 *keys;
+  guint32 *values;
+  gsize    mask;
+  GArray  *svs;
+} LabelTable;
+
+static inline guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 33;
+  x *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  return x;
+}
+
+static void
+label_table_init (LabelTable *t)
+{
+  t->mask = 255;
+  t->keys = g_new0 (guint64, t->mask + 1);
+  t->values = g_new (guint32, t->mask + 1);
+  t->svs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (t->svs, (guint64) { 0 });
+}
+
+static void label_table_insert (LabelTable *t, guint64 sv, guint32 index);
+
+static void
+label_table_grow (LabelTable *t)
+{
+  guint64 *keys = t->keys;
+  guint32 *values = t->values;
+  gsize n = t->mask + 1;
+
+  t->mask = n * 2 - 1;
+  t->keys = g_new0 (guint64, t->mask + 1);
+  t->values = g_new (guint32, t->mask + 1);
+  for (gsize i = 0; i < n; i++)
+    if (keys[i] != 0)
+      label_table_insert (t, keys[i], values[i]);
+  g_free (keys);
+  g_free (values);
+}
+
+static void
+label_table_insert (LabelTable *t,
+                    guint64     sv,
+                    guint32     index)
+{
+  gsize i = mix64 (sv) & t->mask;
+
+  while (t->keys[i] != 0)
+    i = (i + 1) & t->mask;
+  t->keys[i] = sv;
+  t->values[i] = index;
+}
+
+static guint32
+label_table_index (LabelTable *t,
+                   guint64     sv)
+{
+  gsize i;
+  guint32 index;
+
+  if (sv == 0)
+    return 0;
+  for (i = mix64 (sv) & t->mask; t->keys[i] != 0; i = (i + 1) & t->mask)
+    if (t->keys[i] == sv)
+      return t->values[i];
+  index = t->svs->len;
+  g_array_append_val (t->svs, sv);
+  if ((gsize) t->svs->len * 2 > t->mask)
+    label_table_grow (t);
+  label_table_insert (t, sv, index);
+  return index;
+}
+
+static void
+label_table_clear (LabelTable *t)
+{
+  g_free (t->keys);
+  g_free (t->values);
+  if (t->svs)
+    g_array_unref (t->svs);
+}
+
+static gboolean
+fill_segmentation (CleaveSource     *self,
+                   CleaveSliceChunk *chunk,
+                   const guint64    *voxels,
+                   GError          **error)
+{
+  gsize n = (gsize) chunk->size[0] * chunk->size[1] * chunk->size[2];
+  g_autofree guint32 *index = g_new (guint32, n);
+  LabelTable t;
+  guint64 prev = 0;
+  guint32 prev_index = 0;
+
+  label_table_init (&t);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (voxels[i] != prev)
+        {
+          prev = voxels[i];
+          prev_index = label_table_index (&t, prev);
+        }
+      index[i] = prev_index;
+    }
+
+  chunk->n_labels = t.svs->len;
+  chunk->svs = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.svs), FALSE);
+  label_table_clear (&t);
+
+  if (chunk->n_labels <= 65536)
+    {
+      guint16 *narrow = g_new (guint16, n);
+
+      for (gsize i = 0; i < n; i++)
+        narrow[i] = (guint16) index[i];
+      chunk->indices = narrow;
+      chunk->bytes += n * 2;
+    }
+  else
+    {
+      chunk->indices = g_steal_pointer (&index);
+      chunk->wide = TRUE;
+      chunk->bytes += n * 4;
+    }
+
+  chunk->roots = g_new (guint64, chunk->n_labels);
+  chunk->bytes += (gsize) chunk->n_labels * 16;
+  if (self->graph == NULL)
+    {
+      memcpy (chunk->roots, chunk->svs, sizeof (guint64) * chunk->n_labels);
+      return TRUE;
+    }
+
+  g_mutex_lock (&self->graph_lock);
+  if (!cleave_graph_get_roots (self->graph, chunk->svs, chunk->n_labels, CLEAVE_GRAPH_LATEST,
+                               chunk->roots, error))
+    {
+      g_mutex_unlock (&self->graph_lock);
+      return FALSE;
+    }
+  g_mutex_unlock (&self->graph_lock);
+  return TRUE;
+}
+
+CleaveSliceChunk *
+cleave_source_load_chunk (CleaveSource  *self,
+                          CleaveLayer    layer,
+                          guint          mip,
+                          const gint64   g[3],
+                          GError       **error)
+{
+  CleaveVolume *volume = self->layers[layer];
+  const CleaveScale *scale;
+  g_autoptr(CleaveCacheEntry) entry = NULL;
+  g_autoptr(CleaveSliceChunk) chunk = NULL;
+  gsize n;
+
+  g_return_val_if_fail (volume != NULL, NULL);
+
+  scale = cleave_volume_info_get_scale (cleave_volume_get_info (volume), mip, error);
+  if (scale == NULL || !cleave_volume_get_chunk (volume, mip, g, &entry, error))
+    return NULL;
+
+  chunk = slice_chunk_new ();
+  chunk->key = cleave_slice_chunk_key (layer, mip, g);
+  chunk->layer = layer;
+  chunk->mip = mip;
+  memcpy (chunk->g, g, sizeof chunk->g);
+  cleave_scale_chunk_box (scale, g, chunk->lo, chunk->hi);
+  for (guint d = 0; d < 3; d++)
+    chunk->size[d] = (int) (chunk->hi[d] - chunk->lo[d]);
+  n = (gsize) chunk->size[0] * chunk->size[1] * chunk->size[2];
+  chunk->bytes = sizeof (ChunkBox);
+
+  if (entry == NULL)
+    chunk->empty = TRUE;
+  else if (layer == CLEAVE_LAYER_IMAGE)
+    {
+      const CleaveVolumeInfo *info = cleave_volume_get_info (volume);
+
+      if (info->data_type != CLEAVE_DATA_TYPE_UINT8)
+        {
+          g_set_error (error, CLEAVE_VOLUME_ERROR, CLEAVE_VOLUME_ERROR_UNSUPPORTED,
+                       "%s: the viewer shows uint8 images only", cleave_volume_get_what (volume));
+          return NULL;
+        }
+      chunk->voxels = g_memdup2 (entry->value, n);
+      chunk->bytes += n;
+    }
+  else
+    {
+      const CleaveVolumeInfo *info = cleave_volume_get_info (volume);
+      g_autofree guint64 *wide = NULL;
+      const guint64 *voxels = entry->value;
+
+      if (info->data_type != CLEAVE_DATA_TYPE_UINT64)
+        {
+          const guint32 *narrow = entry->value;
+
+          if (info->data_type != CLEAVE_DATA_TYPE_UINT32)
+            {
+              g_set_error (error, CLEAVE_VOLUME_ERROR, CLEAVE_VOLUME_ERROR_UNSUPPORTED,
+                           "%s: the viewer shows uint32 and uint64 segmentations only",
+                           cleave_volume_get_what (volume));
+              return NULL;
+            }
+          wide = g_new (guint64, n);
+          for (gsize i = 0; i < n; i++)
+            wide[i] = narrow[i];
+          voxels = wide;
+        }
+      if (!fill_segmentation (self, chunk, voxels, error))
+        return NULL;
+    }
+
+  return g_steal_pointer (&chunk);
+}
+
+static gboolean
+deliver (gpointer user_data)
+{
+  CleaveSource *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->notify_pending = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_signal_emit (self, signals[CHUNKS_READY], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+evict_locked (CleaveSource *self)
+{
+  GList *l = self->lru.head;
+
+  while (self->ready_bytes > self->ready_budget && l != NULL)
+    {
+      ChunkBox *box = l->data;
+      GList *next = l->next;
+
+      /* What a client still wants stays. */
+      if (!g_hash_table_contains (self->wanted, &box->chunk.key))
+        {
+          g_queue_unlink (&self->lru, &box->link);
+          self->ready_bytes -= box->chunk.bytes;
+          g_hash_table_remove (self->ready, &box->chunk.key);
+        }
+      l = next;
+    }
+}
+
+static void
+job_run (gpointer data,
+         gpointer user_data)
+{
+  CleaveSource *self = user_data;
+  guint64 key = *(guint64 *) data;
+  g_autoptr(GError) error = NULL;
+  CleaveSliceChunk *chunk;
+  CleaveLayer layer = (CleaveLayer) (key >> 63);
+  guint mip = (guint) ((key >> 57) & 0x1f);
+  gint64 g[3] = { (gint64) ((key >> 38) & 0x7ffff), (gint64) ((key >> 19) & 0x7ffff),
+                  (gint64) (key & 0x7ffff) };
+  gboolean wanted;
+
+  g_free (data);
+
+  g_mutex_lock (&self->lock);
+  wanted = !self->disposed && g_hash_table_contains (self->wanted, &key);
+  if (!wanted)
+    g_hash_table_remove (self->queued, &key);
+  g_mutex_unlock (&self->lock);
+  if (!wanted)
+    return;
+
+  {
+    gint64 t0 = g_get_monotonic_time ();
+
+    chunk = cleave_source_load_chunk (self, layer, mip, g, &error);
+    g_debug ("chunk %d mip %u %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT " in %.1f ms",
+             layer, mip, g[0], g[1], g[2], (g_get_monotonic_time () - t0) / 1000.0);
+  }
+  if (chunk == NULL)
+    {
+      g_warning ("cannot load %s chunk %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                 " of mip %u: %s", layer == CLEAVE_LAYER_IMAGE ? "image" : "segmentation",
+                 g[0], g[1], g[2], mip, error->message);
+      /* An empty chunk stands in, so the view completes and does not ask again. */
+      chunk = slice_chunk_new ();
+      chunk->key = key;
+      chunk->layer = layer;
+      chunk->mip = mip;
+      chunk->empty = TRUE;
+      chunk->bytes = sizeof (ChunkBox);
+    }
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_remove (self->queued, &key);
+  if (!g_hash_table_contains (self->ready, &key))
+    {
+      ChunkBox *box = (ChunkBox *) chunk;
+
+      g_hash_table_insert (self->ready, &chunk->key, cleave_slice_chunk_ref (chunk));
+      g_queue_push_tail_link (&self->lru, &box->link);
+      self->ready_bytes += chunk->bytes;
+      evict_locked (self);
+    }
+  if (!self->notify_pending && !self->disposed)
+    {
+      self->notify_pending = TRUE;
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, deliver,
+                                  g_object_ref (self), g_object_unref);
+    }
+  g_mutex_unlock (&self->lock);
+  cleave_slice_chunk_unref (chunk);
+}
+
+static void
+cleave_source_dispose (GObject *object)
+{
+  CleaveSource *self = CLEAVE_SOURCE (object);
+
+  g_mutex_lock (&self->lock);
+  self->disposed = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, TRUE, TRUE);
+      self->pool = NULL;
+    }
+
+  G_OBJECT_CLASS (cleave_source_parent_class)->dispose (object);
+}
+
+static void
+cleave_source_finalize (GObject *object)
+{
+  CleaveSource *self = CLEAVE_SOURCE (object);
+
+  /* The LRU links live inside the chunks: forget them, do not free them. */
+  g_queue_init (&self->lru);
+  g_hash_table_unref (self->ready);
+  g_hash_table_unref (self->wanted);
+  g_hash_table_unref (self->queued);
+  g_clear_pointer (&self->graph, cleave_graph_free);
+  g_clear_pointer (&self->dataset, cleave_dataset_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->path);
+  g_free (self->name);
+  g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->graph_lock);
+
+  G_OBJECT_CLASS (cleave_source_parent_class)->finalize (object);
+}
+
+static void
+cleave_source_class_init (CleaveSourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cleave_source_dispose;
+  object_class->finalize = cleave_source_finalize;
+
+  /* Emitted on the main thread after one or more chunks became ready. */
+  signals[CHUNKS_READY] = g_signal_new ("chunks-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+cleave_source_init (CleaveSource *self)
+{
+  g_mutex_init (&self->lock);
+  g_mutex_init (&self->graph_lock);
+  self->ready = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                       (GDestroyNotify) cleave_slice_chunk_unref);
+  self->wanted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->ready_budget = DEFAULT_READY_BYTES;
+}
+
+CleaveSource *
+cleave_source_open (const char  *path,
+                    GError     **error)
+{
+  g_autoptr(CleaveSource) self = g_object_new (CLEAVE_TYPE_SOURCE, NULL);
+  g_autoptr(GError) graph_error = NULL;
+  g_autofree char *base = NULL;
+  CleaveVolume *seg;
+  guint threads;
+
+  self->dataset = cleave_dataset_open (path, error);
+  if (self->dataset == NULL)
+    return NULL;
+
+  self->path = g_canonicalize_filename (path, NULL);
+  base = g_path_get_basename (self->path);
+  self->name = g_str_has_suffix (base, ".cleave") ? g_strndup (base, strlen (base) - 7) : g_strdup (base);
+
+  seg = cleave_dataset_get_seg (self->dataset);
+  self->layers[CLEAVE_LAYER_SEGMENTATION] = seg;
+  self->layers[CLEAVE_LAYER_IMAGE] = cleave_dataset_get_image (self->dataset);
+  self->generation = cleave_ocdbt_get_version (cleave_volume_get_store (seg)).generation;
+
+  /* Without a graph the objects are coloured by supervoxel. */
+  self->graph = cleave_graph_open (path, &graph_error);
+  if (self->graph == NULL)
+    {
+      if (!g_error_matches (graph_error, CLEAVE_GRAPH_ERROR, CLEAVE_GRAPH_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&graph_error));
+          return NULL;
+        }
+      g_debug ("%s: %s", path, graph_error->message);
+    }
+
+  self->context = g_main_context_ref_thread_default ();
+  threads = CLAMP (g_get_num_processors (), 2, 8);
+  self->pool = g_thread_pool_new (job_run, self, (int) threads, FALSE, NULL);
+  return g_steal_pointer (&self);
+}
+
+static void
+open_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GError *error = NULL;
+  CleaveSource *self = cleave_source_open (task_data, &error);
+
+  if (self == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, self, g_object_unref);
+}
+
+void
+cleave_source_open_async (const char          *path,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, cleave_source_open_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, open_thread);
+}
+
+CleaveSource *
+cleave_source_open_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  CleaveSource *self;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  self = g_task_propagate_pointer (G_TASK (result), error);
+  if (self != NULL)
+    {
+      /* Chunks are delivered where the caller is, not where it was opened. */
+      g_main_context_unref (self->context);
+      self->context = g_main_context_ref_thread_default ();
+    }
+  return self;
+}
+
+const char *
+cleave_source_get_path (CleaveSource *self)
+{
+  return self->path;
+}
+
+const char *
+cleave_source_get_name (CleaveSource *self)
+{
+  return self->name;
+}
+
+guint64
+cleave_source_get_generation (CleaveSource *self)
+{
+  return self->generation;
+}
+
+gboolean
+cleave_source_has_graph (CleaveSource *self)
+{
+  return self->graph != NULL;
+}
+
+gboolean
+cleave_source_has_image (CleaveSource *self)
+{
+  return self->layers[CLEAVE_LAYER_IMAGE] != NULL;
+}
+
+const CleaveVolumeInfo *
+cleave_source_get_info (CleaveSource *self,
+                        CleaveLayer   layer)
+{
+  return self->layers[layer] ? cleave_volume_get_info (self->layers[layer]) : NULL;
+}
+
+void
+cleave_source_get_resolution (CleaveSource *self,
+                              guint         mip,
+                              double        res[3])
+{
+  const CleaveVolumeInfo *info = cleave_source_get_info (self, CLEAVE_LAYER_SEGMENTATION);
+  const CleaveScale *s = &g_array_index (info->scales, CleaveScale, MIN (mip, info->scales->len - 1));
+
+  memcpy (res, s->resolution, sizeof (double) * 3);
+}
+
+void
+cleave_source_get_bounds (CleaveSource *self,
+                          double        lo[3],
+                          double        hi[3])
+{
+  const CleaveVolumeInfo *info = cleave_source_get_info (self, CLEAVE_LAYER_SEGMENTATION);
+  const CleaveScale *s = &g_array_index (info->scales, CleaveScale, 0);
+
+  for (guint d = 0; d < 3; d++)
+    {
+      lo[d] = (double) s->voxel_offset[d] * s->resolution[d];
+      hi[d] = (double) (s->voxel_offset[d] + s->size[d]) * s->resolution[d];
+    }
+}
+
+guint
+cleave_source_get_n_mips (CleaveSource *self)
+{
+  return cleave_source_get_info (self, CLEAVE_LAYER_SEGMENTATION)->scales->len;
+}
+
+guint
+cleave_source_add_client (CleaveSource *self)
+{
+  guint client;
+
+  g_mutex_lock (&self->lock);
+  for (client = 0; client < MAX_CLIENTS; client++)
+    if ((self->clients & (1u << client)) == 0)
+      break;
+  g_assert (client < MAX_CLIENTS);
+  self->clients |= 1u << client;
+  g_mutex_unlock (&self->lock);
+  return client;
+}
+
+void
+cleave_source_remove_client (CleaveSource *self,
+                             guint         client)
+{
+  cleave_source_request (self, client, NULL, 0);
+  g_mutex_lock (&self->lock);
+  self->clients &= ~(1u << client);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+cleave_source_request (CleaveSource  *self,
+                       guint          client,
+                       const guint64 *keys,
+                       gsize          n_keys)
+{
+  guint32 bit = 1u << client;
+  GHashTableIter iter;
+  gpointer k, v;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_iter_init (&iter, self->wanted);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      guint32 mask = GPOINTER_TO_UINT (v) & ~bit;
+
+      if (mask == 0)
+        g_hash_table_iter_remove (&iter);
+      else
+        g_hash_table_iter_replace (&iter, GUINT_TO_POINTER (mask));
+    }
+
+  for (gsize i = 0; i < n_keys; i++)
+    {
+      gpointer mask;
+
+      if (g_hash_table_lookup_extended (self->wanted, &keys[i], NULL, &mask))
+        {
+          g_hash_table_replace (self->wanted, g_memdup2 (&keys[i], 8), GUINT_TO_POINTER (GPOINTER_TO_UINT (mask) | bit));
+          continue;
+        }
+      g_hash_table_insert (self->wanted, g_memdup2 (&keys[i], 8), GUINT_TO_POINTER (bit));
+      if (g_hash_table_contains (self->ready, &keys[i]) || g_hash_table_contains (self->queued, &keys[i]))
+        continue;
+      /* A missing image layer has nothing to load. */
+      if (self->layers[keys[i] >> 63] == NULL)
+        continue;
+      g_hash_table_add (self->queued, g_memdup2 (&keys[i], 8));
+      g_thread_pool_push (self->pool, g_memdup2 (&keys[i], 8), NULL);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+CleaveSliceChunk *
+cleave_source_lookup (CleaveSource *self,
+                      guint64       key)
+{
+  CleaveSliceChunk *chunk;
+
+  g_mutex_lock (&self->lock);
+  chunk = g_hash_table_lookup (self->ready, &key);
+  if (chunk != NULL)
+    {
+      ChunkBox *box = (ChunkBox *) chunk;
+
+      g_queue_unlink (&self->lru, &box->link);
+      g_queue_push_tail_link (&self->lru, &box->link);
+      cleave_slice_chunk_ref (chunk);
+    }
+  g_mutex_unlock (&self->lock);
+  return chunk;
+}
+
+void
+cleave_source_set_cache_budget (CleaveSource *self,
+                                gsize         bytes)
+{
+  g_mutex_lock (&self->lock);
+  self->ready_budget = bytes;
+  evict_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+probe_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CleaveSource *self = source_object;
+  CleaveProbe *probe = task_data;
+  const CleaveVolumeInfo *info = cleave_source_get_info (self, CLEAVE_LAYER_SEGMENTATION);
+  const CleaveScale *s = &g_array_index (info->scales, CleaveScale, 0);
+  GError *error = NULL;
+
+  probe->inside = TRUE;
+  for (guint d = 0; d < 3; d++)
+    if (probe->xyz[d] < s->voxel_offset[d] || probe->xyz[d] >= s->voxel_offset[d] + s->size[d])
+      probe->inside = FALSE;
+  if (!probe->inside || g_task_return_error_if_cancelled (task))
+    {
+      if (!probe->inside)
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (!cleave_volume_lookup (self->layers[CLEAVE_LAYER_SEGMENTATION], 0, probe->xyz, 1, &probe->sv, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  probe->root = probe->sv;
+  if (self->graph != NULL && probe->sv != 0)
+    {
+      gboolean ok;
+
+      g_mutex_lock (&self->graph_lock);
+      ok = cleave_graph_get_roots (self->graph, &probe->sv, 1, CLEAVE_GRAPH_LATEST, &probe->root, &error);
+      g_mutex_unlock (&self->graph_lock);
+      if (!ok)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+cleave_source_probe_async (CleaveSource        *self,
+                           const gint64         xyz[3],
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  CleaveProbe *probe = g_new0 (CleaveProbe, 1);
+
+  memcpy (probe->xyz, xyz, sizeof probe->xyz);
+  g_task_set_source_tag (task, cleave_source_probe_async);
+  g_task_set_task_data (task, probe, g_free);
+  g_task_run_in_thread (task, probe_thread);
+}
+
+gboolean
+cleave_source_probe_finish (CleaveSource  *self,
+                            GAsyncResult  *result,
+                            CleaveProbe   *probe,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  *probe = *(CleaveProbe *) g_task_get_task_data (G_TASK (result));
+  return TRUE;
+}
