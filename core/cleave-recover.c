@@ -15,6 +15,7 @@
 #include "cleave-lock.h"
 #include "cleave-multicut.h"
 #include "cleave-node-id.h"
+#include "cleave-precomputed.h"
 #include "cleave-ocdbt-writer.h"
 #include "cleave-util.h"
 
@@ -124,25 +125,24 @@ revert_chunks (CleaveGraph   *g,
                CleaveStuckOp *op,
                GError       **error)
 {
-  const CleaveGraphMeta *m = cleave_graph_get_meta (g);
-  g_autoptr(CleaveVolume) then = cleave_volume_pin_time (seg, (guint64) op->ts, error);
+  const CleaveScale *s0 = cleave_volume_info_get_scale (cleave_volume_get_info (seg), 0, error);
+  g_autoptr(CleaveVolume) then = NULL;
   g_autoptr(CleaveOcdbtTxn) txn = NULL;
 
-  if (then == NULL)
+  if (s0 == NULL || (then = cleave_volume_pin_time (seg, (guint64) op->ts, error)) == NULL)
     return FALSE;
   txn = cleave_ocdbt_txn_new (cleave_volume_get_store (seg));
   for (guint i = 0; i < op->scope->len; i++)
     {
       guint64 c[3];
-      gint64 lo[3], hi[3];
+      gint64 g3[3], lo[3], hi[3];
       g_autofree guint64 *voxels = NULL;
 
+      /* L2 chunks are the segmentation's mip-0 chunks. */
       cleave_node_id_chunk (g_array_index (op->scope, guint64, i), cleave_graph_chunk_bits (g, 2), c);
       for (guint d = 0; d < 3; d++)
-        {
-          lo[d] = m->voxel_offset[d] + (gint64) c[d] * m->chunk[d];
-          hi[d] = MIN (lo[d] + (gint64) m->chunk[d], m->voxel_offset[d] + m->size[d]);
-        }
+        g3[d] = (gint64) c[d];
+      cleave_scale_chunk_box (s0, g3, lo, hi);
       voxels = g_new (guint64, (gsize) (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
       if (!cleave_volume_read (then, 0, lo, hi, voxels, error) ||
           !cleave_volume_write_txn (seg, txn, 0, lo, hi, voxels, NULL, error))
