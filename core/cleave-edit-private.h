@@ -67,14 +67,6 @@ gboolean _cleave_edit_removal_changes (CleaveGraph    *graph,
                                        GArray         *changes,
                                        GError        **error);
 
-/* A fresh id in @chunk (any layer), from its counter; a layer-1 chunk
- * without a counter starts after the largest supervoxel the graph has
- * there. Inside the caller's transaction or not. */
-gboolean _cleave_edit_allocate_id  (CleaveGraph       *graph,
-                                    guint64            chunk,
-                                    guint64           *id,
-                                    GError           **error);
-
 /* Writes @changes (EdgeChange) at @ts for @op, under each endpoint's L2
  * chunk. Inside the caller's transaction. */
 gboolean _cleave_edit_write_edges  (CleaveGraph       *graph,

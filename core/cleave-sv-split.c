@@ -14,6 +14,7 @@
 #include "algo/cleave-contacts.h"
 #include "algo/cleave-svsplit.h"
 #include "cleave-fault.h"
+#include "cleave-hierarchy.h"
 #include "cleave-lock.h"
 #include "cleave-node-id.h"
 #include "cleave-ocdbt-writer.h"
@@ -418,7 +419,7 @@ compute_task (CleaveGraph   *g,
         {
           if (!(p->labels & (1u << l)))
             continue;
-          if (!_cleave_edit_allocate_id (g, chunk, &p->fresh[l], error))
+          if (!_cleave_hierarchy_allocate_id (g, chunk, &p->fresh[l], error))
             {
               _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
               return FALSE;
