@@ -190,3 +190,43 @@ cleave_test_run_clear (CleaveTestRun *run)
   g_clear_pointer (&run->out, g_free);
   g_clear_pointer (&run->err, g_free);
 }
+
+JsonNode *
+cleave_test_parse_json (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!json_parser_load_from_data (parser, text, -1, &error))
+    g_error ("not JSON (%s): %s", error->message, text);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+char *
+cleave_test_point (JsonObject *e,
+                   const char *name)
+{
+  JsonArray *a = json_object_get_array_member (e, name);
+
+  return g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+                          json_array_get_int_element (a, 0), json_array_get_int_element (a, 1),
+                          json_array_get_int_element (a, 2));
+}
+
+void
+cleave_test_roots (const char *dir,
+                   const char *p,
+                   const char *q,
+                   gint64      out[2])
+{
+  g_auto(CleaveTestRun) run = { 0 };
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *arr;
+
+  cleave_test_run (&run, NULL, cleave_test_env ("CLEAVECTL"), "seg", "lookup", dir, p, q, "--json", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  root = cleave_test_parse_json (run.out);
+  arr = json_node_get_array (root);
+  out[0] = json_object_get_int_member (json_array_get_object_element (arr, 0), "root");
+  out[1] = json_object_get_int_member (json_array_get_object_element (arr, 1), "root");
+}

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "cleave-ocdbt-encode.h"
 
@@ -36,6 +37,17 @@ void   cleave_test_run_clear    (CleaveTestRun  *run);
 const char *cleave_test_env     (const char     *name);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveTestRun, cleave_test_run_clear)
+
+/* For scenarios driving cleavectl (the program in $CLEAVECTL): its JSON
+ * output parsed (a test error if it is not JSON); member @name of @e, an
+ * [x, y, z] array, as "X,Y,Z"; the roots at two points. */
+JsonNode *cleave_test_parse_json (const char  *text);
+char     *cleave_test_point      (JsonObject  *e,
+                                  const char  *name);
+void      cleave_test_roots      (const char  *dir,
+                                  const char  *p,
+                                  const char  *q,
+                                  gint64       out[2]);
 
 /* An OCDBT data file in memory: a CleaveOcdbtWriteFunc appends to @data
  * and answers with locations in @file (an interned relative path). */

@@ -16,17 +16,6 @@
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
 
-static JsonNode *
-parse (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static char *
 make_demo (const char *tmp,
            const char *name,
@@ -89,7 +78,7 @@ lookup (const char   *dir,
 
   RUN (&run, "seg", "lookup", dir, xyz, "--json");
   g_assert_cmpint (run.status, ==, 0);
-  root = parse (run.out);
+  root = cleave_test_parse_json (run.out);
   return (guint64) json_object_get_int_member (json_array_get_object_element (json_node_get_array (root), 0), "sv");
 }
 
@@ -131,7 +120,7 @@ test_demo (void)
   g_autofree char *c = make_demo (tmp, "c.cleave", "8");
   g_autoptr(GHashTable) agg = read_agglomeration (a);
   g_autofree char *json = file_text (a, "demo.json");
-  g_autoptr(JsonNode) demo = parse (json);
+  g_autoptr(JsonNode) demo = cleave_test_parse_json (json);
   JsonObject *o = json_node_get_object (demo);
   const struct { const char *kind, *first, *second; } kinds[] = {
     { "merge_errors", "source", "sink" }, { "sv_merge_errors", "source", "sink" }, { "split_errors", "a", "b" },
@@ -211,7 +200,7 @@ test_read_info_errors (void)
 
   RUN (&info, "info", ds, "--json");
   g_assert_cmpint (info.status, ==, 0);
-  root = parse (info.out);
+  root = cleave_test_parse_json (info.out);
   {
     JsonObject *seg = json_object_get_object_member (json_node_get_object (root), "segmentation");
     JsonArray *scales = json_object_get_array_member (seg, "scales");

@@ -17,46 +17,6 @@
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
 
-static JsonNode *
-parse (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  if (!json_parser_load_from_data (parser, text, -1, &error))
-    g_error ("not JSON (%s): %s", error->message, text);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static char *
-point (JsonObject *e,
-       const char *name)
-{
-  JsonArray *a = json_object_get_array_member (e, name);
-
-  return g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
-                          json_array_get_int_element (a, 0), json_array_get_int_element (a, 1),
-                          json_array_get_int_element (a, 2));
-}
-
-static void
-roots (const char *dir,
-       const char *p,
-       const char *q,
-       gint64      out[2])
-{
-  g_auto(CleaveTestRun) run = { 0 };
-  g_autoptr(JsonNode) root = NULL;
-  JsonArray *arr;
-
-  RUN (&run, "seg", "lookup", dir, p, q, "--json");
-  g_assert_cmpint (run.status, ==, 0);
-  root = parse (run.out);
-  arr = json_node_get_array (root);
-  out[0] = json_object_get_int_member (json_array_get_object_element (arr, 0), "root");
-  out[1] = json_object_get_int_member (json_array_get_object_element (arr, 1), "root");
-}
-
 static void
 test_fix_demo_errors (void)
 {
@@ -72,41 +32,41 @@ test_fix_demo_errors (void)
   RUN (&make, "demo", dir);
   g_assert_cmpint (make.status, ==, 0);
   g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
-  demo = parse (demo_text);
+  demo = cleave_test_parse_json (demo_text);
   d = json_node_get_object (demo);
 
   /* False merges: one object; a split makes two. */
   for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "merge_errors")); i++)
     {
       JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "merge_errors"), i);
-      g_autofree char *src = point (e, "source");
-      g_autofree char *snk = point (e, "sink");
+      g_autofree char *src = cleave_test_point (e, "source");
+      g_autofree char *snk = cleave_test_point (e, "sink");
       g_auto(CleaveTestRun) preview = { 0 };
       g_auto(CleaveTestRun) split = { 0 };
       g_autoptr(JsonNode) pv = NULL;
       g_autoptr(JsonNode) sp = NULL;
       gint64 r[2];
 
-      roots (dir, src, snk, r);
+      cleave_test_roots (dir, src, snk, r);
       g_assert_cmpint (r[0], ==, r[1]);
       RUN (&preview, "split", dir, "--source", src, "--sink", snk, "--preview", "--json");
       g_assert_cmpint (preview.status, ==, 0);
-      pv = parse (preview.out);
+      pv = cleave_test_parse_json (preview.out);
       g_assert_false (json_object_get_boolean_member (json_node_get_object (pv), "illegal"));
       g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (pv), "source_svs")), >, 0);
-      roots (dir, src, snk, r);
+      cleave_test_roots (dir, src, snk, r);
       g_assert_cmpint (r[0], ==, r[1]);   /* a preview changes nothing */
 
       RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json");
       if (split.status != 0)
         g_error ("split failed: %s", split.err);
-      sp = parse (split.out);
+      sp = cleave_test_parse_json (split.out);
       g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sp), "status"), ==, "SUCCESS");
       g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (sp), "new_roots")), ==, 2);
       g_assert_cmpint (json_object_get_int_member (json_node_get_object (sp), "removed_edges"), >, 0);
       if (first_split_op == 0)
         first_split_op = json_object_get_int_member (json_node_get_object (sp), "op_id");
-      roots (dir, src, snk, r);
+      cleave_test_roots (dir, src, snk, r);
       g_assert_cmpint (r[0], !=, r[1]);
     }
 
@@ -114,16 +74,16 @@ test_fix_demo_errors (void)
   for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "split_errors")); i++)
     {
       JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), i);
-      g_autofree char *a = point (e, "a");
-      g_autofree char *b = point (e, "b");
+      g_autofree char *a = cleave_test_point (e, "a");
+      g_autofree char *b = cleave_test_point (e, "b");
       g_auto(CleaveTestRun) merge = { 0 };
       gint64 r[2];
 
-      roots (dir, a, b, r);
+      cleave_test_roots (dir, a, b, r);
       g_assert_cmpint (r[0], !=, r[1]);
       RUN (&merge, "merge", dir, a, b, "--json");
       g_assert_cmpint (merge.status, ==, 0);
-      roots (dir, a, b, r);
+      cleave_test_roots (dir, a, b, r);
       g_assert_cmpint (r[0], ==, r[1]);
     }
 
@@ -131,8 +91,8 @@ test_fix_demo_errors (void)
   {
     JsonObject *e0 = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), 0);
     JsonObject *e1 = json_array_get_object_element (json_object_get_array_member (d, "split_errors"), 1);
-    g_autofree char *p0 = point (e0, "a");
-    g_autofree char *p1 = point (e1, "a");
+    g_autofree char *p0 = cleave_test_point (e0, "a");
+    g_autofree char *p1 = cleave_test_point (e1, "a");
     g_autofree char *background = NULL;
     g_auto(CleaveTestRun) two = { 0 };
     g_auto(CleaveTestRun) bg = { 0 };
@@ -144,7 +104,7 @@ test_fix_demo_errors (void)
         g_autoptr(JsonNode) res = NULL;
 
         RUN (&look, "seg", "lookup", dir, xyz, "--json");
-        res = parse (look.out);
+        res = cleave_test_parse_json (look.out);
         if (json_object_get_int_member (json_array_get_object_element (json_node_get_array (res), 0), "sv") == 0)
           background = g_steal_pointer (&xyz);
       }
@@ -160,8 +120,8 @@ test_fix_demo_errors (void)
   /* Undo the first split: one object again; the log says so. */
   {
     JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "merge_errors"), 0);
-    g_autofree char *src = point (e, "source");
-    g_autofree char *snk = point (e, "sink");
+    g_autofree char *src = cleave_test_point (e, "source");
+    g_autofree char *snk = cleave_test_point (e, "sink");
     g_autofree char *op = g_strdup_printf ("%" G_GINT64_FORMAT, first_split_op);
     g_auto(CleaveTestRun) undo = { 0 };
     g_auto(CleaveTestRun) ops = { 0 };
@@ -172,11 +132,11 @@ test_fix_demo_errors (void)
 
     RUN (&undo, "undo", dir, op);
     g_assert_cmpint (undo.status, ==, 0);
-    roots (dir, src, snk, r);
+    cleave_test_roots (dir, src, snk, r);
     g_assert_cmpint (r[0], ==, r[1]);
     RUN (&ops, "ops", dir, "--json");
     g_assert_cmpint (ops.status, ==, 0);
-    log = parse (ops.out);
+    log = cleave_test_parse_json (ops.out);
     arr = json_node_get_array (log);
     g_assert_cmpuint (json_array_get_length (arr), ==, 5);
     g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 4), "kind"), ==, "undo");
@@ -197,8 +157,8 @@ test_fix_demo_errors (void)
   for (guint i = 0; i < json_array_get_length (json_object_get_array_member (d, "sv_merge_errors")); i++)
     {
       JsonObject *e = json_array_get_object_element (json_object_get_array_member (d, "sv_merge_errors"), i);
-      g_autofree char *src = point (e, "source");
-      g_autofree char *snk = point (e, "sink");
+      g_autofree char *src = cleave_test_point (e, "source");
+      g_autofree char *snk = cleave_test_point (e, "sink");
       g_auto(CleaveTestRun) split = { 0 };
       g_auto(CleaveTestRun) before = { 0 };
       g_auto(CleaveTestRun) after = { 0 };
@@ -208,14 +168,14 @@ test_fix_demo_errors (void)
       JsonArray *bb;
       gint64 r[2], lo[3], hi[3];
 
-      roots (dir, src, snk, r);
+      cleave_test_roots (dir, src, snk, r);
       g_assert_cmpint (r[0], ==, r[1]);
       RUN (&before, "seg", "read", dir, "--box", "0,0,0:512,512,128");
       g_assert_cmpint (before.status, ==, 0);
       RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json");
       if (split.status != 0)
         g_error ("sv split failed: %s", split.err);
-      res = parse (split.out);
+      res = cleave_test_parse_json (split.out);
       g_assert_true (json_object_get_boolean_member (json_node_get_object (res), "sv_split"));
       g_assert_cmpstr (json_object_get_string_member (json_node_get_object (res), "status"), ==, "SUCCESS");
       boxes = json_object_get_array_member (json_node_get_object (res), "seg_bboxes");
@@ -227,7 +187,7 @@ test_fix_demo_errors (void)
           hi[k] = json_array_get_int_element (bb, k + 3);
           g_assert_cmpint (lo[k], <, hi[k]);
         }
-      roots (dir, src, snk, r);
+      cleave_test_roots (dir, src, snk, r);
       g_assert_cmpint (r[0], !=, r[1]);
       RUN (&after, "seg", "read", dir, "--box", "0,0,0:512,512,128");
       g_assert_cmpint (after.status, ==, 0);
@@ -263,7 +223,7 @@ test_fix_demo_errors (void)
 
     RUN (&ok, "verify", dir, "--json");
     g_assert_cmpint (ok.status, ==, 0);
-    report = parse (ok.out);
+    report = cleave_test_parse_json (ok.out);
     g_assert_true (json_object_get_boolean_member (json_node_get_object (report), "ok"));
     g_assert_cmpint (json_object_get_int_member (json_node_get_object (report), "supervoxels"), >, 1000);
 
@@ -299,12 +259,12 @@ test_two_processes (void)
   RUN (&make, "demo", dir, "--size", "256,256,64", "--chunk", "64,64,32");
   g_assert_cmpint (make.status, ==, 0);
   g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
-  demo = parse (demo_text);
+  demo = cleave_test_parse_json (demo_text);
   splits = json_object_get_array_member (json_node_get_object (demo), "split_errors");
-  a0 = point (json_array_get_object_element (splits, 0), "a");
-  b0 = point (json_array_get_object_element (splits, 0), "b");
-  a1 = point (json_array_get_object_element (splits, 1), "a");
-  b1 = point (json_array_get_object_element (splits, 1), "b");
+  a0 = cleave_test_point (json_array_get_object_element (splits, 0), "a");
+  b0 = cleave_test_point (json_array_get_object_element (splits, 0), "b");
+  a1 = cleave_test_point (json_array_get_object_element (splits, 1), "a");
+  b1 = cleave_test_point (json_array_get_object_element (splits, 1), "b");
 
   p0 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cleave_test_env ("CLEAVECTL"), "merge", dir, a0, b0, NULL);
   p1 = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cleave_test_env ("CLEAVECTL"), "merge", dir, a1, b1, NULL);
@@ -312,9 +272,9 @@ test_two_processes (void)
   g_assert_true (g_subprocess_wait_check (p0, NULL, &error));
   g_assert_true (g_subprocess_wait_check (p1, NULL, &error));
   g_assert_no_error (error);
-  roots (dir, a0, b0, r);
+  cleave_test_roots (dir, a0, b0, r);
   g_assert_cmpint (r[0], ==, r[1]);
-  roots (dir, a1, b1, r);
+  cleave_test_roots (dir, a1, b1, r);
   g_assert_cmpint (r[0], ==, r[1]);
 
   /* The same object from two processes: undo its merge twice at once. One
@@ -339,7 +299,7 @@ test_two_processes (void)
     guint undos = 0;
 
     RUN (&ops, "ops", dir, "--json");
-    log = parse (ops.out);
+    log = cleave_test_parse_json (ops.out);
     arr = json_node_get_array (log);
     for (guint i = 0; i < json_array_get_length (arr); i++)
       {
@@ -378,22 +338,22 @@ test_killed_edit (void)
   RUN (&make, "demo", dir, "--size", "128,128,32", "--chunk", "32,32,16", "--seed", "5");
   g_assert_cmpint (make.status, ==, 0);
   g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
-  demo = parse (demo_text);
+  demo = cleave_test_parse_json (demo_text);
   splits = json_object_get_array_member (json_node_get_object (demo), "split_errors");
-  a = point (json_array_get_object_element (splits, 0), "a");
-  b = point (json_array_get_object_element (splits, 0), "b");
+  a = cleave_test_point (json_array_get_object_element (splits, 0), "a");
+  b = cleave_test_point (json_array_get_object_element (splits, 0), "b");
 
   cleave_test_run (&killed, NULL, "/usr/bin/env", "CLEAVE_FAULT=edit-written", cleave_test_env ("CLEAVECTL"),
                    "merge", dir, a, b, NULL);
   g_assert_cmpint (killed.status, ==, 86);
 
   RUN (&ops, "ops", dir, "--json");
-  log = parse (ops.out);
+  log = cleave_test_parse_json (ops.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (log)), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_node_get_array (log), 0), "status"),
                    ==, "WRITE_STARTED");
   RUN (&locks, "locks", dir, "--json");
-  held = parse (locks.out);
+  held = cleave_test_parse_json (locks.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (held)), >=, 1);
   {
     gboolean indefinite = FALSE;
@@ -403,7 +363,7 @@ test_killed_edit (void)
   }
   /* Another object merged into the stuck one: refused at the lock. */
   {
-    g_autofree char *other = point (json_array_get_object_element (splits, 1), "a");
+    g_autofree char *other = cleave_test_point (json_array_get_object_element (splits, 1), "a");
     RUN (&blocked, "merge", dir, other, a);
   }
   g_assert_cmpint (blocked.status, ==, 1);

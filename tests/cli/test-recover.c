@@ -17,47 +17,6 @@
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
 
-static JsonNode *
-parse (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  if (!json_parser_load_from_data (parser, text, -1, &error))
-    g_error ("not JSON (%s): %s", error->message, text);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static char *
-point (JsonObject *e,
-       const char *name)
-{
-  JsonArray *a = json_object_get_array_member (e, name);
-
-  return g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
-                          json_array_get_int_element (a, 0), json_array_get_int_element (a, 1),
-                          json_array_get_int_element (a, 2));
-}
-
-/* The roots at two points. */
-static void
-roots (const char *dir,
-       const char *p,
-       const char *q,
-       gint64      out[2])
-{
-  g_auto(CleaveTestRun) run = { 0 };
-  g_autoptr(JsonNode) root = NULL;
-  JsonArray *arr;
-
-  RUN (&run, "seg", "lookup", dir, p, q, "--json");
-  g_assert_cmpint (run.status, ==, 0);
-  root = parse (run.out);
-  arr = json_node_get_array (root);
-  out[0] = json_object_get_int_member (json_array_get_object_element (arr, 0), "root");
-  out[1] = json_object_get_int_member (json_array_get_object_element (arr, 1), "root");
-}
-
 static guint
 count_locks (const char *dir,
              const char *kind,
@@ -70,7 +29,7 @@ count_locks (const char *dir,
 
   RUN (&run, "locks", dir, "--json");
   g_assert_cmpint (run.status, ==, 0);
-  held = parse (run.out);
+  held = cleave_test_parse_json (run.out);
   a = json_node_get_array (held);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
@@ -114,11 +73,11 @@ test_fault (gconstpointer data)
   RUN (&make, "demo", dir, "--size", "256,256,64");
   g_assert_cmpint (make.status, ==, 0);
   g_assert_true (g_file_get_contents (demo_path, &demo_text, NULL, NULL));
-  demo = parse (demo_text);
+  demo = cleave_test_parse_json (demo_text);
   errs = json_object_get_array_member (json_node_get_object (demo), "sv_merge_errors");
   g_assert_cmpuint (json_array_get_length (errs), >=, 1);
-  src = point (json_array_get_object_element (errs, 0), "source");
-  snk = point (json_array_get_object_element (errs, 0), "sink");
+  src = cleave_test_point (json_array_get_object_element (errs, 0), "source");
+  snk = cleave_test_point (json_array_get_object_element (errs, 0), "sink");
 
   cleave_test_run (&killed, NULL, "/usr/bin/env", env, cleave_test_env ("CLEAVECTL"), "split", dir, "--source", src,
                    "--sink", snk, NULL);
@@ -126,7 +85,7 @@ test_fault (gconstpointer data)
 
   RUN (&list, "stuck", "list", dir, "--min-age", "0", "--json");
   g_assert_cmpint (list.status, ==, 0);
-  stuck = parse (list.out);
+  stuck = cleave_test_parse_json (list.out);
   if (before_retry)
     {
       /* The split ended cleanly before the process died: durable, no
@@ -187,7 +146,7 @@ test_fault (gconstpointer data)
   g_assert_cmpint (again.status, ==, 1);
   g_assert_nonnull (strstr (again.err, "not a stuck supervoxel split"));
 
-  roots (dir, src, snk, r);
+  cleave_test_roots (dir, src, snk, r);
   g_assert_cmpint (r[0], !=, r[1]);
   g_assert_cmpuint (count_locks (dir, "l2chunk", TRUE) + count_locks (dir, "l2chunk", FALSE) +
                     count_locks (dir, "root", TRUE) + count_locks (dir, "root", FALSE), ==, 0);
@@ -195,7 +154,7 @@ test_fault (gconstpointer data)
   if (verify.status != 0)
     g_error ("verify after replay: %s%s", verify.out, verify.err);
   RUN (&ops, "ops", dir, "--json");
-  log = parse (ops.out);
+  log = cleave_test_parse_json (ops.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (log)), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_node_get_array (log), 0), "status"),
                    ==, "SUCCESS");
@@ -205,8 +164,8 @@ test_fault (gconstpointer data)
     {
       g_auto(CleaveTestRun) next = { 0 };
 
-      src2 = point (json_array_get_object_element (errs, 1), "source");
-      snk2 = point (json_array_get_object_element (errs, 1), "sink");
+      src2 = cleave_test_point (json_array_get_object_element (errs, 1), "source");
+      snk2 = cleave_test_point (json_array_get_object_element (errs, 1), "sink");
       RUN (&next, "split", dir, "--source", src2, "--sink", snk2);
       g_assert_cmpint (next.status, ==, 0);
     }
