@@ -49,17 +49,6 @@ user (void)
   return opt_user ? opt_user : g_get_user_name ();
 }
 
-static void
-add_ids (JsonBuilder *b,
-         const char  *name,
-         GArray      *ids)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; ids && i < ids->len; i++)
-    json_builder_add_int_value (b, (gint64) g_array_index (ids, guint64, i));
-  json_builder_end_array (b);
-}
 
 static void
 print_result (const CleaveEditResult  *r,
@@ -80,11 +69,7 @@ print_result (const CleaveEditResult  *r,
       return;
     }
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "op_id");
-  json_builder_add_int_value (b, (gint64) r->op_id);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, cleave_op_status_name (r->status));
-  add_ids (b, "new_roots", r->new_roots);
+  cleavectl_add_op_result (b, r);
   if (split)
     {
       json_builder_set_member_name (b, "removed_edges");
@@ -229,7 +214,7 @@ run_ops (const CleavectlCommand *command,
         else
           json_builder_add_string_value (b, o->inputs);
       }
-      add_ids (b, "new_roots", o->new_roots);
+      cleavectl_add_ids (b, "new_roots", o->new_roots);
       json_builder_set_member_name (b, "added_edges");
       json_builder_add_int_value (b, o->n_activated);
       json_builder_set_member_name (b, "removed_edges");
@@ -242,7 +227,7 @@ run_ops (const CleavectlCommand *command,
         json_builder_add_string_value (b, o->exception);
       else
         json_builder_add_null_value (b);
-      add_ids (b, "l2_scope", o->l2_scope);
+      cleavectl_add_ids (b, "l2_scope", o->l2_scope);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -488,8 +473,8 @@ run_split (const CleavectlCommand *command,
       return CLEAVECTL_EXIT_OK;
     }
   json_builder_begin_object (b);
-  add_ids (b, "source_svs", cut.source_svs);
-  add_ids (b, "sink_svs", cut.sink_svs);
+  cleavectl_add_ids (b, "source_svs", cut.source_svs);
+  cleavectl_add_ids (b, "sink_svs", cut.sink_svs);
   json_builder_set_member_name (b, "illegal");
   json_builder_add_boolean_value (b, cut.illegal);
   json_builder_end_object (b);

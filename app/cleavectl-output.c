@@ -92,3 +92,26 @@ cleavectl_parse_triple (const char *text,
       }
   return TRUE;
 }
+
+void
+cleavectl_add_ids (JsonBuilder *b,
+                   const char  *name,
+                   GArray      *ids)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; ids && i < ids->len; i++)
+    json_builder_add_int_value (b, (gint64) g_array_index (ids, guint64, i));
+  json_builder_end_array (b);
+}
+
+void
+cleavectl_add_op_result (JsonBuilder            *b,
+                         const CleaveEditResult *r)
+{
+  json_builder_set_member_name (b, "op_id");
+  json_builder_add_int_value (b, (gint64) r->op_id);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, cleave_op_status_name (r->status));
+  cleavectl_add_ids (b, "new_roots", r->new_roots);
+}

@@ -67,11 +67,7 @@ run_stuck_list (const CleavectlCommand *command,
       json_builder_add_string_value (b, when);
       json_builder_set_member_name (b, "age_s");
       json_builder_add_double_value (b, op->age_ns / 1e9);
-      json_builder_set_member_name (b, "scope");
-      json_builder_begin_array (b);
-      for (guint c = 0; c < op->scope->len; c++)
-        json_builder_add_int_value (b, (gint64) g_array_index (op->scope, guint64, c));
-      json_builder_end_array (b);
+      cleavectl_add_ids (b, "scope", op->scope);
       json_builder_set_member_name (b, "chunks");
       json_builder_begin_array (b);
       for (guint c = 0; c < op->scope->len; c++)
@@ -123,17 +119,9 @@ run_stuck_replay (const CleavectlCommand *command,
       g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "op_id");
-      json_builder_add_int_value (b, (gint64) r.op_id);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, cleave_op_status_name (r.status));
+      cleavectl_add_op_result (b, &r);
       json_builder_set_member_name (b, "reverted_chunks");
       json_builder_add_int_value (b, n_reverted);
-      json_builder_set_member_name (b, "new_roots");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < r.new_roots->len; i++)
-        json_builder_add_int_value (b, (gint64) g_array_index (r.new_roots, guint64, i));
-      json_builder_end_array (b);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       cleavectl_print_json (root);

@@ -13,6 +13,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cleave-edit.h"
+
 G_BEGIN_DECLS
 
 enum {
@@ -47,6 +49,13 @@ int  cleavectl_usage_error (const CleavectlCommand *command,
                             const char             *format,
                             ...) G_GNUC_PRINTF (2, 3);
 void cleavectl_print_json  (JsonNode               *node);
+/* Member @name: the guint64 ids of @ids (NULL: none) as a JSON array. */
+void cleavectl_add_ids      (JsonBuilder            *b,
+                             const char             *name,
+                             GArray                 *ids);
+/* The members every edit prints: op_id, status, new_roots. */
+void cleavectl_add_op_result (JsonBuilder           *b,
+                              const CleaveEditResult *r);
 /* "X,Y,Z" integers (negative allowed); @what names it in the error. */
 gboolean cleavectl_parse_triple (const char        *text,
                                  const char        *what,
