@@ -134,6 +134,11 @@ add_volume (JsonBuilder  *b,
   json_builder_add_string_value (b, cleave_data_type_to_name (info->data_type));
   json_builder_set_member_name (b, "generation");
   json_builder_add_int_value (b, version.generation);
+  json_builder_set_member_name (b, "downsampling");
+  if (info->downsampling != NULL)
+    json_builder_add_string_value (b, info->downsampling);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "scales");
   json_builder_begin_array (b);
   for (guint m = 0; m < info->scales->len; m++)
@@ -167,8 +172,9 @@ add_volume (JsonBuilder  *b,
 
   if (!cleavectl_json)
     {
-      printf ("%s: %s, generation %" G_GUINT64_FORMAT "\n", name, cleave_data_type_to_name (info->data_type),
-              version.generation);
+      printf ("%s: %s, generation %" G_GUINT64_FORMAT "%s%s\n", name, cleave_data_type_to_name (info->data_type),
+              version.generation, info->downsampling != NULL ? ", mips by " : "",
+              info->downsampling != NULL ? info->downsampling : "");
       for (guint m = 0; m < info->scales->len; m++)
         {
           const CleaveScale *s = &g_array_index (info->scales, CleaveScale, m);

@@ -362,6 +362,11 @@ cleave_import (const char           *src_seg,
         s->block[0] = s->block[1] = s->block[2] = 8;
       s->encoding = CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
     }
+  /* The coarser mips are rebuilt here, so the info says how: the sparse
+   * variant only when the source's own info asked for it, else the dense
+   * one the reference's worker uses. Later edits' pyramids follow it. */
+  g_free (seg_to->downsampling);
+  seg_to->downsampling = g_strdup (g_strcmp0 (seg_from->downsampling, "mode_sparse") == 0 ? "mode_sparse" : "mode");
 
   /* Layer-1 ids number chunks in a fixed number of bits per axis. */
   {

@@ -278,6 +278,20 @@ test_import (void)
       }
   }
 
+  /* The info records the variant the rebuilt mips used: the source said
+   * nothing, so the dense one, as the reference's worker. */
+  {
+    g_auto(CleaveTestRun) info_run = { 0 };
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *seg_info;
+
+    RUN (&info_run, "info", "--json", ds);
+    g_assert_cmpint (info_run.status, ==, 0);
+    node = json_from_string (info_run.out, NULL);
+    seg_info = json_object_get_object_member (json_node_get_object (node), "segmentation");
+    g_assert_cmpstr (json_object_get_string_member (seg_info, "downsampling"), ==, "mode");
+  }
+
   /* The labels are the objects: x 0 and 66 (labels 1 and 7 | 2^31) in
    * different objects; label 1 + 2 + 7 * 4 at x 31 and 32 (chunks x 0 and
    * 1) in one. */
