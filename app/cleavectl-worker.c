@@ -20,6 +20,7 @@ static gboolean opt_once;
 static gint64 opt_budget = -1;
 static double opt_claim_ttl = -1;
 static char **opt_enqueue;
+static gboolean opt_retry_failed;
 
 static GOptionEntry worker_entries[] = {
   { "once", 0, 0, G_OPTION_ARG_NONE, &opt_once, "Drain the queue, then exit (default: keep waiting for work)", NULL },
@@ -30,6 +31,8 @@ static GOptionEntry worker_entries[] = {
   { "enqueue", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_enqueue,
     "First enqueue a job for this mip-0 box (half-open), or 'all' for the whole volume; repeatable",
     "X0,Y0,Z0:X1,Y1,Z1" },
+  { "retry-failed", 0, 0, G_OPTION_ARG_NONE, &opt_retry_failed,
+    "First give the jobs that ran out of attempts their attempts back", NULL },
   { NULL }
 };
 
@@ -134,6 +137,14 @@ run_worker (const CleavectlCommand *command,
   if (boxes->len > 0 &&
       !cleave_queue_enqueue (cleave_worker_get_graph (worker), 0, (const gint64 *) boxes->data, boxes->len / 6, &error))
     return cleavectl_fail (command, error);
+  if (opt_retry_failed)
+    {
+      guint64 n;
+
+      if (!cleave_queue_retry_failed (cleave_worker_get_graph (worker), &n, &error))
+        return cleavectl_fail (command, error);
+      g_printerr ("%s: %" G_GUINT64_FORMAT " failed job(s) queued again\n", args[0], n);
+    }
 
   t0 = g_get_monotonic_time ();
   if (opt_once)
@@ -144,6 +155,22 @@ run_worker (const CleavectlCommand *command,
       print_stats (args[0], &stats, (g_get_monotonic_time () - t0) / 1e6);
       if (!ok)
         return cleavectl_fail (command, error);
+      /* Jobs that failed before this run leave mips behind mip 0 just the
+       * same: --once promised a drained queue. */
+      {
+        CleaveQueueBacklog backlog;
+
+        if (!cleave_queue_get_backlog (cleave_worker_get_graph (worker), &backlog, &error))
+          return cleavectl_fail (command, error);
+        if (backlog.failed > 0)
+          {
+            g_set_error (&error, CLEAVE_WORKER_ERROR, CLEAVE_WORKER_ERROR_FAILED_JOBS,
+                         "%s: %" G_GUINT64_FORMAT " job(s) ran out of attempts earlier and were not done "
+                         "(`cleavectl worker %s --retry-failed --once` tries them again)",
+                         args[0], backlog.failed, args[0]);
+            return cleavectl_fail (command, error);
+          }
+      }
       return CLEAVECTL_EXIT_OK;
     }
   /* Until killed: a worker killed anywhere leaves a claim that expires
@@ -170,7 +197,7 @@ run_worker (const CleavectlCommand *command,
 
 const CleavectlCommand cleavectl_cmd_worker = {
   .name = "worker",
-  .synopsis = "DIR [--once] [--budget BYTES] [--claim-ttl SECONDS] [--enqueue BOX|all]... [--json]",
+  .synopsis = "DIR [--once] [--budget BYTES] [--claim-ttl SECONDS] [--enqueue BOX|all]... [--retry-failed] [--json]",
   .summary = "Bring the segmentation's coarser mips up to date with the edits queued in the graph",
   .description = "Claims jobs from the graph's edit queue, groups their boxes by pyramid block (the coarsest\n"
                  "chunk times the factor to the number of mips), takes each block's downsample lock, and\n"

@@ -471,6 +471,7 @@ struct _CleaveWorkerThread
   GThread      *thread;
   GMutex        lock;
   char         *error;
+  gint          running;
 };
 
 static gpointer
@@ -486,6 +487,7 @@ thread_main (gpointer data)
       t->error = g_strdup (error->message);
       g_mutex_unlock (&t->lock);
     }
+  g_atomic_int_set (&t->running, FALSE);
   return NULL;
 }
 
@@ -503,6 +505,7 @@ cleave_worker_start (const char                *dir,
   t->worker = worker;
   t->cancellable = g_cancellable_new ();
   g_mutex_init (&t->lock);
+  t->running = TRUE;
   /* The graph's connection moves to the thread and stays there. */
   t->thread = g_thread_new ("cleave-worker", thread_main, t);
   return t;
@@ -536,6 +539,12 @@ cleave_worker_thread_dup_error (CleaveWorkerThread *t)
       g_mutex_unlock (&t->worker->lock);
     }
   return s;
+}
+
+gboolean
+cleave_worker_thread_is_running (CleaveWorkerThread *t)
+{
+  return g_atomic_int_get (&t->running);
 }
 
 void

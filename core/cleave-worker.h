@@ -100,6 +100,9 @@ void          cleave_worker_thread_get_stats (CleaveWorkerThread *thread,
                                               CleaveWorkerStats  *stats);
 /* The last job error or the error that stopped the thread; free it. */
 char         *cleave_worker_thread_dup_error (CleaveWorkerThread *thread);
+/* FALSE once the thread has stopped on its own (the queue could not be
+ * read or written; dup_error says why). */
+gboolean      cleave_worker_thread_is_running (CleaveWorkerThread *thread);
 /* Stops at the next block boundary and joins; NULL is ignored. */
 void          cleave_worker_stop             (CleaveWorkerThread *thread);
 

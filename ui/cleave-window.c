@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cleave-background.h"
 #include "cleave-version.h"
 
 /* How many datasets the recent list keeps. */
@@ -27,6 +28,7 @@ struct _CleaveWindow
   GSettings            *settings;
   CleaveViewport       *viewport;
   CleaveSource         *source;
+  CleaveBackground     *background;
   GCancellable         *open_cancellable;
   char                 *path;
   char                 *error;
@@ -207,6 +209,8 @@ settings_changed (GSettings    *settings,
     cleave_viewport_set_color_seed (self->viewport, g_settings_get_uint (settings, key));
   else if (g_str_equal (key, "recent-datasets"))
     fill_recent (self);
+  else if (g_str_equal (key, "downsample-in-background") && self->background != NULL)
+    cleave_background_set_running (self->background, g_settings_get_boolean (settings, key));
 }
 
 /* Views and layout ------------------------------------------------------ */
@@ -354,6 +358,13 @@ update_status (CleaveWindow *self)
         g_string_append_printf (s, CAPTION "—    " CAPTION "—    ", "sv", "root");
       g_string_append_printf (s, CAPTION "%u    " CAPTION "%" G_GUINT64_FORMAT, "mip", mip,
                               "generation", cleave_source_get_generation (self->source));
+      if (self->background != NULL)
+        {
+          g_autofree char *mips = cleave_background_describe (self->background);
+          g_autofree char *escaped = g_markup_escape_text (mips, -1);
+
+          g_string_append_printf (s, "    " CAPTION "%s", "mips", escaped);
+        }
       if (cleave_viewport_get_selected (self->viewport) != 0)
         g_string_append_printf (s, "    " CAPTION "%" G_GUINT64_FORMAT, "selected",
                                 cleave_viewport_get_selected (self->viewport));
@@ -497,6 +508,13 @@ viewport_changed (CleaveViewport *viewport,
 /* Opening --------------------------------------------------------------- */
 
 static void
+background_changed (CleaveBackground *background,
+                    gpointer          user_data)
+{
+  update_status (user_data);
+}
+
+static void
 set_source (CleaveWindow *self,
             CleaveSource *source)
 {
@@ -511,6 +529,16 @@ set_source (CleaveWindow *self,
   cleave_viewport_set_selected (self->viewport, 0);
 
   g_set_object (&self->source, source);
+  g_clear_pointer (&self->background, cleave_background_free);
+  /* Coarser mips catch up with edits (from any process) while the dataset
+   * is open; without a graph there is no queue to drain. */
+  if (source != NULL && cleave_source_has_graph (source))
+    {
+      self->background = cleave_background_new (cleave_source_get_path (source), background_changed, self);
+      cleave_background_set_running (self->background,
+                                     self->settings == NULL ||
+                                     g_settings_get_boolean (self->settings, "downsample-in-background"));
+    }
   self->complete = FALSE;
   self->fitted = FALSE;
   for (guint i = 0; i < 3; i++)
@@ -945,6 +973,7 @@ cleave_window_dispose (GObject *object)
   g_clear_object (&self->probe_cancellable);
   if (self->viewport != NULL)
     g_signal_handlers_disconnect_by_func (self->viewport, viewport_changed, self);
+  g_clear_pointer (&self->background, cleave_background_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLEAVE_TYPE_WINDOW);
   g_clear_object (&self->source);
   g_clear_object (&self->settings);

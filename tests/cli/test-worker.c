@@ -11,6 +11,7 @@
  */
 
 #include "cleave-fault.h"
+#include "cleave-queue.h"
 #include "cleave-test.h"
 
 #include <json-glib/json-glib.h>
@@ -99,6 +100,47 @@ test_worker (void)
   cleave_test_rm_rf (tmp);
 }
 
+/* A job killed on every attempt runs out of them: it shows as failed, a
+ * drain says so with a non-zero exit, and --retry-failed brings it back. */
+static void
+test_retry_failed (void)
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *dir = g_build_filename (tmp, "r.cleave", NULL);
+  g_auto(CleaveTestRun) demo = { 0 };
+  g_auto(CleaveTestRun) stuck = { 0 };
+  g_auto(CleaveTestRun) retried = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  RUN (&demo, "demo", dir, "--size", "160,128,32", "--chunk", "32,32,16", "--seed", "3");
+  g_assert_cmpint (demo.status, ==, 0);
+  for (guint i = 0; i < CLEAVE_QUEUE_MAX_ATTEMPTS; i++)
+    {
+      g_auto(CleaveTestRun) killed = { 0 };
+
+      cleave_test_run (&killed, NULL, "/usr/bin/env", "CLEAVE_FAULT=downsample-before-commit",
+                       cleave_test_env ("CLEAVECTL"), "worker", dir, "--once", "--claim-ttl", "0.1",
+                       i == 0 ? "--enqueue" : NULL, "0,0,0:40,40,8", NULL);
+      g_assert_cmpint (killed.status, ==, CLEAVE_FAULT_EXIT_STATUS);
+    }
+  /* The last claim counts as failed once it has expired. */
+  g_usleep (300 * 1000);
+  g_assert_cmpint (queue_count (dir, "failed"), ==, 1);
+
+  RUN (&stuck, "worker", dir, "--once", "--claim-ttl", "0.1");
+  g_assert_cmpint (stuck.status, ==, 1);
+  g_assert_nonnull (strstr (stuck.err, "1 job(s) ran out of attempts"));
+  g_assert_nonnull (strstr (stuck.err, "--retry-failed"));
+  g_assert_cmpint (queue_count (dir, "failed"), ==, 1);
+
+  RUN (&retried, "worker", dir, "--retry-failed", "--once", "--json");
+  g_assert_cmpint (retried.status, ==, 0);
+  g_assert_nonnull (strstr (retried.err, "1 failed job(s) queued again"));
+  g_assert_cmpint (json_object_get_int_member (parse (retried.out, parser), "jobs_done"), ==, 1);
+  g_assert_cmpint (queue_count (dir, "pending") + queue_count (dir, "claimed") + queue_count (dir, "failed"), ==, 0);
+  cleave_test_rm_rf (tmp);
+}
+
 static void
 test_refusals (void)
 {
@@ -129,6 +171,7 @@ main (int    argc,
 {
   cleave_test_init (&argc, &argv);
   g_test_add_func ("/worker/drain-crash-takeover", test_worker);
+  g_test_add_func ("/worker/retry-failed", test_retry_failed);
   g_test_add_func ("/worker/refusals", test_refusals);
   return g_test_run ();
 }
