@@ -14,33 +14,6 @@
 #include "cleave-node-id.h"
 #include "cleave-util.h"
 
-/* Union-find on guint64 ids through a hash table. */
-static guint64
-uf_find (GHashTable *p,
-         guint64     x)
-{
-  guint64 *up;
-
-  while ((up = g_hash_table_lookup (p, &x)) != NULL && *up != x)
-    x = *up;
-  return x;
-}
-
-static void
-uf_union (GHashTable *p,
-          guint64     a,
-          guint64     b)
-{
-  a = uf_find (p, a);
-  b = uf_find (p, b);
-  if (a == b)
-    return;
-  if (a < b)
-    g_hash_table_replace (p, g_memdup2 (&b, 8), g_memdup2 (&a, 8));
-  else
-    g_hash_table_replace (p, g_memdup2 (&a, 8), g_memdup2 (&b, 8));
-}
-
 /* A node the rebuild writes: new (children cell and the children's
  * parent cells) or kept. */
 typedef struct
@@ -133,7 +106,10 @@ _cleave_hierarchy_rebuild (CleaveGraph *g,
 
   for (guint layer = 2; layer <= g->meta.n_layers; layer++)
     {
-      g_autoptr(GHashTable) uf = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+      /* Union-find over the level's positions; the level is sorted, so
+       * each set's root is its smallest node id. */
+      g_autoptr(GHashTable) index_of = g_hash_table_new (g_int64_hash, g_int64_equal);
+      g_autofree guint *uf = NULL;
       g_autoptr(GHashTable) groups = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                                             (GDestroyNotify) g_array_unref);
       g_autoptr(GArray) reps = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -142,6 +118,14 @@ _cleave_hierarchy_rebuild (CleaveGraph *g,
       GHashTableIter it;
       gpointer k, v;
 
+      g_array_sort (level, cleave_cmp_u64);
+      uf = g_new (guint, MAX (level->len, 1));
+      for (guint i = 0; i < level->len; i++)
+        {
+          uf[i] = i;
+          /* Keys point into the level, which stays put for this layer. */
+          g_hash_table_insert (index_of, &g_array_index (level, guint64, i), GUINT_TO_POINTER (i + 1));
+        }
       g_hash_table_iter_init (&it, edges);
       while (g_hash_table_iter_next (&it, &k, &v))
         {
@@ -151,11 +135,18 @@ _cleave_hierarchy_rebuild (CleaveGraph *g,
           if (!e->active || na == NULL || nb == NULL || *na == *nb)
             continue;
           if (_cleave_graph_chunk_on_layer (g, *na, layer) == _cleave_graph_chunk_on_layer (g, *nb, layer))
-            uf_union (uf, *na, *nb);
+            {
+              guint ia = GPOINTER_TO_UINT (g_hash_table_lookup (index_of, na));
+              guint ib = GPOINTER_TO_UINT (g_hash_table_lookup (index_of, nb));
+
+              g_assert (ia != 0 && ib != 0);
+              cleave_uf_union (uf, ia - 1, ib - 1);
+            }
         }
       for (guint i = 0; i < level->len; i++)
         {
-          guint64 n = g_array_index (level, guint64, i), r = uf_find (uf, n);
+          guint64 n = g_array_index (level, guint64, i);
+          guint64 r = g_array_index (level, guint64, cleave_uf_find (uf, i));
           GArray *grp = g_hash_table_lookup (groups, &r);
 
           if (grp == NULL)
