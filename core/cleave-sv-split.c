@@ -876,6 +876,12 @@ _cleave_sv_split_run (CleaveGraph          *g,
         }
       temporal = TRUE;
     }
+  /* Under the lock, read what the last holder of these chunks wrote: this
+   * process may have read the manifest before another op committed to
+   * them, and rewriting a chunk from that older version would undo the
+   * other op's split there. */
+  if (!cleave_ocdbt_refresh (cleave_volume_get_store (seg), error))
+    goto out;
   tm->lock_ms += _cleave_edit_ms_since (&clock);
 
   for (guint i = 0; i < tasks->len; i++)

@@ -8,6 +8,8 @@
 
 #include "cleave-test.h"
 
+#include "cleave-graph.h"
+#include "cleave-ingest.h"
 #include "cleave-ocdbt-format.h"
 
 #include <gio/gio.h>
@@ -111,6 +113,21 @@ cleave_test_shared_path (const char *first,
   path = g_build_filenamev ((char **) parts->pdata);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     g_error ("%s is missing: the shared test data must sit beside the checkout (or set -Dshared_dir)", path);
+  return path;
+}
+
+char *
+cleave_test_make_demo (const char             *dir,
+                       const char             *name,
+                       const CleaveDemoParams *params)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_assert_true (cleave_demo_create (path, params, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (cleave_ingest (path, FALSE, NULL, NULL, &error));
+  g_assert_no_error (error);
   return path;
 }
 
@@ -229,4 +246,111 @@ cleave_test_roots (const char *dir,
   arr = json_node_get_array (root);
   out[0] = json_object_get_int_member (json_array_get_object_element (arr, 0), "root");
   out[1] = json_object_get_int_member (json_array_get_object_element (arr, 1), "root");
+}
+
+guint64 *
+cleave_test_seg_read (const char   *dir,
+                      const gint64  lo[3],
+                      const gint64  hi[3])
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *path = g_build_filename (tmp, "seg.u64", NULL);
+  g_autofree char *box = g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT
+                                          ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+                                          lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]);
+  g_auto(CleaveTestRun) run = { 0 };
+  g_autofree char *bytes = NULL;
+  gsize n = (gsize) ((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2])), len = 0;
+  guint64 *ids;
+
+  cleave_test_run (&run, NULL, cleave_test_env ("CLEAVECTL"), "seg", "read", dir, "--box", box, "--out", path, NULL);
+  if (run.status != 0)
+    g_error ("seg read %s %s: %s", dir, box, run.err);
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpuint (len, ==, 8 * n);
+  ids = g_new (guint64, n);
+  memcpy (ids, bytes, len);
+  for (gsize i = 0; i < n; i++)
+    ids[i] = GUINT64_FROM_LE (ids[i]);
+  cleave_test_rm_rf (tmp);
+  return ids;
+}
+
+void
+cleave_test_to_roots (const char *dir,
+                      guint64    *ids,
+                      gsize       n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CleaveGraph) g = cleave_graph_open (dir, &error);
+  g_autoptr(GHashTable) root_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(GArray) svs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint64 *roots = NULL;
+  guint64 last = 0;
+
+  g_assert_no_error (error);
+  /* Ids repeat in long runs: one graph lookup per distinct supervoxel. */
+  for (gsize i = 0; i < n; i++)
+    {
+      if (ids[i] != 0 && ids[i] != last && !g_hash_table_contains (root_of, &ids[i]))
+        {
+          g_hash_table_insert (root_of, g_memdup2 (&ids[i], 8), NULL);
+          g_array_append_val (svs, ids[i]);
+        }
+      last = ids[i];
+    }
+  roots = g_new0 (guint64, MAX (svs->len, 1));
+  g_assert_true (cleave_graph_get_roots (g, (guint64 *) svs->data, svs->len, CLEAVE_GRAPH_LATEST, roots, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < svs->len; i++)
+    {
+      /* A supervoxel in the segmentation that the graph does not know
+       * (a dead fragment) belongs to no object. */
+      if (roots[i] == 0)
+        g_error ("%s: supervoxel %" G_GUINT64_FORMAT " has no root", dir, g_array_index (svs, guint64, i));
+      g_hash_table_insert (root_of, g_memdup2 (&g_array_index (svs, guint64, i), 8), g_memdup2 (&roots[i], 8));
+    }
+  for (gsize i = 0; i < n; i++)
+    if (ids[i] != 0)
+      ids[i] = *(guint64 *) g_hash_table_lookup (root_of, &ids[i]);
+}
+
+/* Pairs label @from with @to in @map; FALSE if it is paired with another. */
+static gboolean
+pair_with (GHashTable *map,
+           guint64     from,
+           guint64     to)
+{
+  guint64 *seen = g_hash_table_lookup (map, &from);
+
+  if (seen == NULL)
+    {
+      g_hash_table_insert (map, g_memdup2 (&from, 8), g_memdup2 (&to, 8));
+      return TRUE;
+    }
+  return *seen == to;
+}
+
+void
+cleave_test_assert_same_partition (const guint64 *a,
+                                   const guint64 *b,
+                                   gsize          n,
+                                   const char    *what)
+{
+  g_autoptr(GHashTable) ab = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(GHashTable) ba = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (i > 0 && a[i] == a[i - 1] && b[i] == b[i - 1])
+        continue;
+      if ((a[i] == 0) != (b[i] == 0) || !pair_with (ab, a[i], b[i]) || !pair_with (ba, b[i], a[i]))
+        {
+          guint64 *a_to = g_hash_table_lookup (ab, &a[i]), *b_to = g_hash_table_lookup (ba, &b[i]);
+
+          g_error ("%s: not the same partition at voxel %" G_GSIZE_FORMAT ": %" G_GUINT64_FORMAT " there (elsewhere with %"
+                   G_GUINT64_FORMAT ") against %" G_GUINT64_FORMAT " (elsewhere with %" G_GUINT64_FORMAT ")",
+                   what, i, a[i], a_to ? *a_to : 0, b[i], b_to ? *b_to : 0);
+        }
+    }
 }

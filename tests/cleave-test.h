@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cleave-demo.h"
 #include "cleave-ocdbt-encode.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,12 @@ const char *cleave_test_env     (const char     *name);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveTestRun, cleave_test_run_clear)
 
+/* A demo dataset built through the core (cleave_demo_create, then the
+ * graph ingested), as DIR/NAME; its path. */
+char  *cleave_test_make_demo    (const char             *dir,
+                                 const char             *name,
+                                 const CleaveDemoParams *params);
+
 /* For scenarios driving cleavectl (the program in $CLEAVECTL): its JSON
  * output parsed (a test error if it is not JSON); member @name of @e, an
  * [x, y, z] array, as "X,Y,Z"; the roots at two points. */
@@ -48,6 +55,24 @@ void      cleave_test_roots      (const char  *dir,
                                   const char  *p,
                                   const char  *q,
                                   gint64       out[2]);
+
+/* Objects compared as objects, whatever their ids: the mip-0
+ * segmentation of the box [@lo, @hi) of dataset @dir (absolute voxels, x
+ * fastest), read with `cleavectl seg read`; each supervoxel id in @ids
+ * replaced by its latest root, read through libcleave's graph; and a test
+ * failure unless @a and @b (one label per voxel, @n voxels) cut the
+ * voxels into the same parts, i.e. their labels map one to one (0, no
+ * object, only to 0). @what names the comparison in the failure. */
+guint64  *cleave_test_seg_read   (const char    *dir,
+                                  const gint64   lo[3],
+                                  const gint64   hi[3]);
+void      cleave_test_to_roots   (const char    *dir,
+                                  guint64       *ids,
+                                  gsize          n);
+void      cleave_test_assert_same_partition (const guint64 *a,
+                                  const guint64 *b,
+                                  gsize          n,
+                                  const char    *what);
 
 /* An OCDBT data file in memory: a CleaveOcdbtWriteFunc appends to @data
  * and answers with locations in @file (an interned relative path). */
