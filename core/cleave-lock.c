@@ -131,7 +131,11 @@ cmp_str (gconstpointer a,
   return strcmp (*(char * const *) a, *(char * const *) b);
 }
 
-/* One attempt, in one transaction: every key free (or ours), or nothing. */
+/* One attempt, in one transaction: every key free (or ours), or nothing.
+ * *hopeless_out says whether a refusal will last: the key is held
+ * indefinitely by an op that holds no live temporal cell. Every op at work
+ * holds one (its root lock) for as long as it holds indefinite cells, so
+ * such an op died mid-write and only a replay frees its cells. */
 static gboolean
 try_acquire (CleaveGraph  *g,
              const char   *kind,
@@ -139,9 +143,10 @@ try_acquire (CleaveGraph  *g,
              guint         n,
              guint64       op,
              gboolean      indefinite,
+             gboolean     *hopeless_out,
              GError      **error)
 {
-  sqlite3_stmt *get = NULL, *put = NULL;
+  sqlite3_stmt *get = NULL, *put = NULL, *alive = NULL;
   gint64 now = cleave_now_ns ();
   gboolean ok = FALSE;
 
@@ -175,6 +180,17 @@ try_acquire (CleaveGraph  *g,
                            "%s is locked%s by op %" G_GUINT64_FORMAT,
                            sorted[i], indef != 0 && indef != op ? " indefinitely" : "",
                            indef != 0 && indef != op ? indef : holder);
+              if (hopeless_out != NULL && indef != 0 && indef != op)
+                {
+                  alive = _cleave_graph_prepare (g->db, g->path,
+                                                 "SELECT 1 FROM lock WHERE op = ?1 AND expires > ?2 LIMIT 1", NULL);
+                  if (alive != NULL)
+                    {
+                      sqlite3_bind_int64 (alive, 1, (sqlite3_int64) indef);
+                      sqlite3_bind_int64 (alive, 2, now);
+                      *hopeless_out = sqlite3_step (alive) != SQLITE_ROW;
+                    }
+                }
               goto out;
             }
         }
@@ -195,6 +211,7 @@ try_acquire (CleaveGraph  *g,
 out:
   sqlite3_finalize (get);
   sqlite3_finalize (put);
+  sqlite3_finalize (alive);
   if (!ok)
     _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
   return ok;
@@ -222,15 +239,19 @@ cleave_lock_acquire (CleaveGraph  *g,
                      GError      **error)
 {
   g_auto(GStrv) sorted = sorted_copy (keys, n);
-  gulong wait_us = 20000;
+  /* 7 tries wait 3 to 6 s in all: long enough for another op's split and
+   * commit (a few hundred ms), short enough for a user at the screen. */
+  gulong wait_us = 50000;
 
   for (guint t = 0;; t++)
     {
       g_autoptr(GError) local = NULL;
+      gboolean hopeless = FALSE;
 
-      if (try_acquire (g, kind, sorted, n, op, FALSE, &local))
+      if (try_acquire (g, kind, sorted, n, op, FALSE, &hopeless, &local))
         return TRUE;
-      if (!g_error_matches (local, CLEAVE_LOCK_ERROR, CLEAVE_LOCK_ERROR_LOCKED) || t + 1 >= MAX (tries, 1))
+      if (!g_error_matches (local, CLEAVE_LOCK_ERROR, CLEAVE_LOCK_ERROR_LOCKED) || hopeless ||
+          t + 1 >= MAX (tries, 1))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
@@ -252,7 +273,7 @@ cleave_lock_acquire_indefinite (CleaveGraph  *g,
 {
   g_auto(GStrv) sorted = sorted_copy (keys, n);
 
-  return try_acquire (g, kind, sorted, n, op, TRUE, error);
+  return try_acquire (g, kind, sorted, n, op, TRUE, NULL, error);
 }
 
 gboolean
