@@ -23,16 +23,17 @@
 #include "cleave-verify.h"
 
 static char *opt_user;
+static gboolean opt_verbose;
 
-static GOptionEntry user_entries[] = {
+static GOptionEntry edit_entries[] = {
   { "user", 0, 0, G_OPTION_ARG_STRING, &opt_user, "Who makes the edit (default: the login name)", "U" },
+  { "verbose", 0, 0, G_OPTION_ARG_NONE, &opt_verbose, "A timing line per stage on standard error", NULL },
   { NULL }
 };
 
 static char **opt_sources;
 static char **opt_sinks;
 static gboolean opt_preview;
-static gboolean opt_verbose;
 
 static GOptionEntry split_entries[] = {
   { "source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_sources, "A point on the part to keep apart (repeat for more)", "X,Y,Z" },
@@ -47,6 +48,16 @@ static const char *
 user (void)
 {
   return opt_user ? opt_user : g_get_user_name ();
+}
+
+/* --verbose: where an edit's time went, also when it failed. */
+static void
+print_stages (const CleaveEditResult *r)
+{
+  if (!opt_verbose)
+    return;
+  for (guint s = 0; s < CLEAVE_EDIT_N_STAGES; s++)
+    g_printerr ("%-15s %9.1f ms\n", cleave_edit_stage_name (s), r->stage_ms[s]);
 }
 
 
@@ -106,14 +117,18 @@ run_merge (const CleavectlCommand *command,
   g_auto(CleaveEditResult) r = { 0 };
   gint64 xyz[6];
   guint64 sv[2];
+  gboolean ok;
 
   if (!cleavectl_parse_triple (args[1], "point", xyz, &error) || !cleavectl_parse_triple (args[2], "point", xyz + 3, &error))
     return cleavectl_usage_error (command, "%s", error->message);
   ds = cleave_dataset_open (args[0], &error);
   if (ds == NULL || (graph = cleave_graph_open (args[0], &error)) == NULL)
     return cleavectl_fail (command, error);
-  if (!cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, xyz, 2, sv, &error) ||
-      !cleave_edit_merge (graph, sv[0], sv[1], xyz, xyz + 3, user (), &r, &error))
+  if (!cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, xyz, 2, sv, &error))
+    return cleavectl_fail (command, error);
+  ok = cleave_edit_merge (graph, sv[0], sv[1], xyz, xyz + 3, user (), &r, &error);
+  print_stages (&r);
+  if (!ok)
     return cleavectl_fail (command, error);
   print_result (&r, FALSE, NULL);
   return CLEAVECTL_EXIT_OK;
@@ -128,13 +143,16 @@ run_revert (const CleavectlCommand *command,
   g_autoptr(CleaveGraph) graph = NULL;
   g_auto(CleaveEditResult) r = { 0 };
   guint64 op;
+  gboolean ok;
 
   if (!g_ascii_string_to_unsigned (args[1], 10, 1, G_MAXINT64, &op, NULL))
     return cleavectl_usage_error (command, "'%s' is not an op id", args[1]);
   graph = cleave_graph_open (args[0], &error);
   if (graph == NULL)
     return cleavectl_fail (command, error);
-  if (!(undo ? cleave_edit_undo : cleave_edit_redo) (graph, op, user (), &r, &error))
+  ok = (undo ? cleave_edit_undo : cleave_edit_redo) (graph, op, user (), &r, &error);
+  print_stages (&r);
+  if (!ok)
     return cleavectl_fail (command, error);
   print_result (&r, FALSE, NULL);
   return CLEAVECTL_EXIT_OK;
@@ -329,10 +347,11 @@ run_locks (const CleavectlCommand *command,
 
 const CleavectlCommand cleavectl_cmd_merge = {
   .name = "merge",
-  .synopsis = "DIR X,Y,Z X,Y,Z [--user U] [--json]",
+  .synopsis = "DIR X,Y,Z X,Y,Z [--user U] [--verbose] [--json]",
   .summary = "Join the objects at two points into one",
-  .description = "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...]}",
-  .entries = user_entries,
+  .description = "--json: {\"op_id\": N, \"status\": \"SUCCESS\", \"new_roots\": [...]}\n"
+                 "--verbose: a timing line per stage on standard error.",
+  .entries = edit_entries,
   .json = TRUE,
   .min_args = 3,
   .max_args = 3,
@@ -341,9 +360,9 @@ const CleavectlCommand cleavectl_cmd_merge = {
 
 const CleavectlCommand cleavectl_cmd_undo = {
   .name = "undo",
-  .synopsis = "DIR OP_ID [--user U] [--json]",
+  .synopsis = "DIR OP_ID [--user U] [--verbose] [--json]",
   .summary = "Revert an op with a new op linked to it",
-  .entries = user_entries,
+  .entries = edit_entries,
   .json = TRUE,
   .min_args = 2,
   .max_args = 2,
@@ -352,9 +371,9 @@ const CleavectlCommand cleavectl_cmd_undo = {
 
 const CleavectlCommand cleavectl_cmd_redo = {
   .name = "redo",
-  .synopsis = "DIR OP_ID [--user U] [--json]",
+  .synopsis = "DIR OP_ID [--user U] [--verbose] [--json]",
   .summary = "Make an undone op again, as a new op linked to it",
-  .entries = user_entries,
+  .entries = edit_entries,
   .json = TRUE,
   .min_args = 2,
   .max_args = 2,

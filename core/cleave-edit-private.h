@@ -39,6 +39,7 @@ typedef struct
   CleaveApplyFunc apply;
   gpointer        apply_data;
   guint64         replay_op;    /* privileged re-execution of this op, at its own time */
+  gint64          started;      /* cleave_now_ns () when the request came: its checks are the first stage */
 } CleaveOpSpec;
 
 guint64  _cleave_exec_get_op       (CleaveExec        *exec);
@@ -79,6 +80,23 @@ GBytes  *_cleave_edit_ids_blob     (const guint64     *ids,
                                     guint              n);
 GArray  *_cleave_edit_blob_ids     (const void        *blob,
                                     int                len);
+
+/* The edges stored under each of the L2 chunks @chunks (@n), into @edges
+ * as _cleave_graph_chunk_edges puts one chunk's, in that order. */
+gboolean _cleave_edit_chunks_edges (CleaveGraph      *graph,
+                                    const guint64     *chunks,
+                                    guint              n,
+                                    GHashTable        *edges,
+                                    GError           **error);
+
+/* A read transaction around a computation's many queries, unless the
+ * caller has a transaction open (*@began says which): one snapshot of the
+ * graph, and SQLite takes its read lock once rather than per statement. */
+gboolean _cleave_edit_read_begin   (CleaveGraph       *graph,
+                                    gboolean          *began,
+                                    GError           **error);
+void     _cleave_edit_read_end     (CleaveGraph       *graph,
+                                    gboolean           began);
 
 /* Sets a CLEAVE_EDIT_ERROR of @code with a formatted message; FALSE. */
 gboolean _cleave_edit_fail         (GError           **error,

@@ -342,6 +342,72 @@ _cleave_edit_fail (GError        **error,
   return FALSE;
 }
 
+/* One prepared statement for all the chunks: a multicut, or the persist of
+ * a large object, reads dozens of chunks, and preparing the query anew
+ * for each (as the one-chunk call does) cost as much as reading its rows. */
+gboolean
+_cleave_edit_chunks_edges (CleaveGraph   *g,
+                           const guint64 *chunks,
+                           guint          n,
+                           GHashTable    *edges,
+                           GError       **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = TRUE;
+  int rc;
+
+  if (n == 0)
+    return TRUE;
+  stmt = _cleave_graph_prepare (g->db, g->path,
+                                "SELECT a, b, kind, affinity, area, active FROM edge WHERE l2chunk = ? ORDER BY a, b, ts",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; i < n && ok; i++)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunks[i]);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          EdgeChange e = {
+            (guint64) sqlite3_column_int64 (stmt, 0), (guint64) sqlite3_column_int64 (stmt, 1),
+            sqlite3_column_int (stmt, 2), sqlite3_column_double (stmt, 3),
+            (guint64) sqlite3_column_int64 (stmt, 4), sqlite3_column_int (stmt, 5),
+          };
+
+          /* Rows come oldest first per pair: the last one wins. */
+          g_hash_table_replace (edges, g_memdup2 (&e, 16), g_memdup2 (&e, sizeof e));
+        }
+      if (rc != SQLITE_DONE)
+        ok = _cleave_graph_db_error (g->db, g->path, "reading edges", error);
+    }
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
+gboolean
+_cleave_edit_read_begin (CleaveGraph *g,
+                         gboolean    *began,
+                         GError     **error)
+{
+  *began = sqlite3_get_autocommit (g->db) != 0;
+  if (*began && !_cleave_graph_exec (g->db, g->path, "BEGIN", error))
+    {
+      *began = FALSE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+_cleave_edit_read_end (CleaveGraph *g,
+                       gboolean     began)
+{
+  /* It only read: ending it cannot lose anything. */
+  if (began && !_cleave_graph_exec (g->db, g->path, "COMMIT", NULL))
+    _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+}
+
 double
 _cleave_edit_ms_since (gint64 *clock)
 {
@@ -361,6 +427,15 @@ _cleave_exec_end_durable (CleaveExec *x)
   x->indefinite = FALSE;
 }
 
+const char *
+cleave_edit_stage_name (CleaveEditStage stage)
+{
+  static const char *names[] = { "check", "root lock", "compute", "persist", "finish" };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == CLEAVE_EDIT_N_STAGES);
+  return stage < G_N_ELEMENTS (names) ? names[stage] : "?";
+}
+
 /* The whole life of one op over a set of edge changes. */
 gboolean
 _cleave_edit_execute (CleaveGraph        *g,
@@ -375,6 +450,7 @@ _cleave_edit_execute (CleaveGraph        *g,
   g_autoptr(GHashTable) edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
   g_autoptr(GHashTable) leaf_set = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) chunk_list = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autofree guint64 *roots = NULL;
   g_auto(GStrv) keys = NULL;
   g_auto(GStrv) new_keys = NULL;
@@ -387,9 +463,18 @@ _cleave_edit_execute (CleaveGraph        *g,
   gboolean locked = FALSE, ok = FALSE;
   const char *stage = "root lock";
   CleaveExec x = { g, 0, 0, spec->replay_op != 0 };
+  CleaveEditStage at = CLEAVE_EDIT_STAGE_LOCK;
+  gint64 clock = cleave_now_ns ();
+
+#define NEXT_STAGE(next) G_STMT_START {                               \
+    result->stage_ms[at] += _cleave_edit_ms_since (&clock);           \
+    at = (next);                                                      \
+  } G_STMT_END
 
   memset (result, 0, sizeof *result);
   result->new_roots = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (spec->started)
+    result->stage_ms[CLEAVE_EDIT_STAGE_CHECK] = (clock - spec->started) / 1e6;
   if (spec->svs)
     g_array_append_vals (endpoints, spec->svs, spec->n_svs);
   for (guint i = 0; !spec->svs && i < changes->len; i++)
@@ -499,6 +584,7 @@ _cleave_edit_execute (CleaveGraph        *g,
   g_clear_pointer (&stmt, sqlite3_finalize);
   result->status = CLEAVE_OP_CREATED;
   cleave_fault_point ("edit-created");
+  NEXT_STAGE (CLEAVE_EDIT_STAGE_COMPUTE);
 
   /* Changes computed under the lock (a multicut, a supervoxel split). */
   stage = "compute";
@@ -513,6 +599,7 @@ _cleave_edit_execute (CleaveGraph        *g,
     }
   activated = changes_json (changes, TRUE);
   deactivated = changes_json (changes, FALSE);
+  NEXT_STAGE (CLEAVE_EDIT_STAGE_PERSIST);
 
   /* Persist, in one transaction at the op's time, under the indefinite
    * root lock: if the persist does not end cleanly its cells stay, and
@@ -531,13 +618,11 @@ _cleave_edit_execute (CleaveGraph        *g,
       guint64 c = _cleave_graph_chunk_on_layer (g, g_array_index (leaves, guint64, i), 2);
 
       g_hash_table_add (leaf_set, &g_array_index (leaves, guint64, i));
-      if (!g_hash_table_contains (chunks, &c))
-        {
-          g_hash_table_add (chunks, g_memdup2 (&c, 8));
-          if (!_cleave_graph_chunk_edges (g, c, edges, error))
-            goto rollback;
-        }
+      if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
+        g_array_append_val (chunk_list, c);
     }
+  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
+    goto rollback;
   for (guint i = 0; i < changes->len; i++)
     {
       const EdgeChange *c = &g_array_index (changes, EdgeChange, i);
@@ -623,6 +708,7 @@ _cleave_edit_execute (CleaveGraph        *g,
     goto rollback;
   _cleave_graph_forget_cache (g);
   result->status = CLEAVE_OP_WRITE_STARTED;
+  NEXT_STAGE (CLEAVE_EDIT_STAGE_FINISH);
   cleave_fault_point ("edit-written");
   if (!set_status (g, op, CLEAVE_OP_SUCCESS, NULL, error))
     goto out;
@@ -648,7 +734,9 @@ out:
     write_error_artifact (g, spec, op, stage, error ? *error : NULL);
   if (locked)
     cleave_lock_release (g, keys, old_roots->len, op, FALSE, NULL);
+  result->stage_ms[at] += _cleave_edit_ms_since (&clock);
   return ok;
+#undef NEXT_STAGE
 }
 
 static void
@@ -693,7 +781,7 @@ cleave_edit_merge (CleaveGraph      *g,
   g_autofree char *inputs = NULL;
   guint64 svs[2] = { sv_a, sv_b }, roots[2];
   EdgeChange c = { MIN (sv_a, sv_b), MAX (sv_a, sv_b), CLEAVE_EDGE_MERGE, MERGE_AFFINITY, 0, TRUE };
-  CleaveOpSpec spec = { "merge", user, NULL, 0, 0 };
+  CleaveOpSpec spec = { "merge", user, NULL, 0, 0, .started = cleave_now_ns () };
   GError *pre = NULL;
 
   memset (result, 0, sizeof *result);
@@ -765,7 +853,7 @@ cleave_edit_remove_edges (CleaveGraph      *g,
                           GError          **error)
 {
   g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
-  CleaveOpSpec spec = { kind, user, inputs, 0, 0 };
+  CleaveOpSpec spec = { kind, user, inputs, 0, 0, .started = cleave_now_ns () };
 
   memset (result, 0, sizeof *result);
   if (n == 0)
@@ -822,7 +910,8 @@ revert (CleaveGraph      *g,
   g_autofree char *deactivated = NULL;
   g_autofree char *inputs = g_strdup_printf ("{\"%s\": %" G_GUINT64_FORMAT "}", undo ? "undo_of" : "redo_of", target);
   g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
-  CleaveOpSpec spec = { undo ? "undo" : "redo", user, inputs, undo ? target : 0, undo ? 0 : target };
+  CleaveOpSpec spec = { undo ? "undo" : "redo", user, inputs, undo ? target : 0, undo ? 0 : target,
+                        .started = cleave_now_ns () };
 
   memset (result, 0, sizeof *result);
   if (!load_op (g, target, &info, &activated, &deactivated, error))

@@ -43,6 +43,20 @@ typedef enum
 
 const char *cleave_op_status_name (CleaveOpStatus status);
 
+/* Where an edit's time went (cleavectl --verbose), in the order it
+ * happens. */
+typedef enum
+{
+  CLEAVE_EDIT_STAGE_CHECK,     /* the request checked, before any op exists */
+  CLEAVE_EDIT_STAGE_LOCK,      /* an op id, the root lock, the op row CREATED */
+  CLEAVE_EDIT_STAGE_COMPUTE,   /* the changes worked out under the lock (a split's multicut) */
+  CLEAVE_EDIT_STAGE_PERSIST,   /* the new hierarchy written in one transaction */
+  CLEAVE_EDIT_STAGE_FINISH,    /* SUCCESS on the op row, the locks released */
+  CLEAVE_EDIT_N_STAGES
+} CleaveEditStage;
+
+const char *cleave_edit_stage_name (CleaveEditStage stage);
+
 typedef struct
 {
   guint64         op_id;
@@ -50,6 +64,7 @@ typedef struct
   GArray         *new_roots;        /* guint64 */
   guint           n_activated;
   guint           n_deactivated;
+  double          stage_ms[CLEAVE_EDIT_N_STAGES];
 } CleaveEditResult;
 
 void     cleave_edit_result_clear (CleaveEditResult *result);

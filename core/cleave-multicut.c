@@ -155,6 +155,7 @@ multicut_compute (CleaveGraph          *g,
   g_autoptr(GHashTable) index = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GHashTable) all_edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
+  g_autoptr(GArray) chunk_list = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GArray) edges = g_array_new (FALSE, FALSE, sizeof (EdgeChange));
   g_autoptr(GPtrArray) adj = NULL;
   gsize n_arcs = 0;
@@ -237,9 +238,11 @@ multicut_compute (CleaveGraph          *g,
       guint64 c = _cleave_graph_chunk_on_layer (g, g_array_index (local, guint64, i), 2);
 
       g_hash_table_insert (index, &g_array_index (local, guint64, i), GUINT_TO_POINTER (i + 1));
-      if (g_hash_table_add (chunks, g_memdup2 (&c, 8)) && !_cleave_graph_chunk_edges (g, c, all_edges, error))
-        return FALSE;
+      if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
+        g_array_append_val (chunk_list, c);
     }
+  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, all_edges, error))
+    return FALSE;
   g_hash_table_iter_init (&it, all_edges);
   while (g_hash_table_iter_next (&it, &k, &v))
     {
@@ -459,7 +462,13 @@ cleave_multicut_compute (CleaveGraph          *g,
                          CleaveMulticutResult *r,
                          GError              **error)
 {
-  return multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, preview, r, NULL, error);
+  gboolean began, ok;
+
+  if (!_cleave_edit_read_begin (g, &began, error))
+    return FALSE;
+  ok = multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, preview, r, NULL, error);
+  _cleave_edit_read_end (g, began);
+  return ok;
 }
 
 /* Whether the object, all of it, still joins a source and a sink once
@@ -477,6 +486,7 @@ still_joined (CleaveGraph   *g,
   g_autoptr(GHashTable) index = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GHashTable) edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
+  g_autoptr(GArray) chunk_list = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autofree guint *p = NULL;
   GHashTableIter it;
   gpointer k, v;
@@ -490,9 +500,11 @@ still_joined (CleaveGraph   *g,
 
       p[i] = i;
       g_hash_table_insert (index, &g_array_index (leaves, guint64, i), GUINT_TO_POINTER (i + 1));
-      if (g_hash_table_add (chunks, g_memdup2 (&c, 8)) && !_cleave_graph_chunk_edges (g, c, edges, error))
-        return FALSE;
+      if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
+        g_array_append_val (chunk_list, c);
     }
+  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
+    return FALSE;
   for (guint i = 0; i + 1 < removed->len; i += 2)
     {
       guint64 key[2] = { MIN (g_array_index (removed, guint64, i), g_array_index (removed, guint64, i + 1)),
@@ -539,7 +551,7 @@ split_apply (CleaveGraph *g,
   SplitApply *a = data;
   CleaveSplitReport *rep = a->report;
   gint64 clock = cleave_now_ns ();
-  gboolean joined = FALSE;
+  gboolean joined = FALSE, began, read_ok;
   guint64 root;
 
   cleave_multicut_result_clear (a->cut);
@@ -580,8 +592,12 @@ split_apply (CleaveGraph *g,
                    "the multicut could not find any edges to remove");
       return FALSE;
     }
-  if (!cleave_graph_get_roots (g, a->sources, 1, CLEAVE_GRAPH_LATEST, &root, error) ||
-      !still_joined (g, root, &a->sources[0], &a->sinks[0], a->cut->removed, &joined, error))
+  if (!_cleave_edit_read_begin (g, &began, error))
+    return FALSE;
+  read_ok = cleave_graph_get_roots (g, a->sources, 1, CLEAVE_GRAPH_LATEST, &root, error) &&
+            still_joined (g, root, &a->sources[0], &a->sinks[0], a->cut->removed, &joined, error);
+  _cleave_edit_read_end (g, began);
+  if (!read_ok)
     return FALSE;
   if (joined)
     return precondition (error, "the object stays joined around the box the cut was made in; place points "
@@ -599,9 +615,10 @@ cleave_split_report_clear (CleaveSplitReport *report)
 const char *
 cleave_split_stage_name (CleaveSplitStage stage)
 {
-  static const char *names[] = { "plan", "lock", "split compute", "seg write", "graph write", "multicut",
-                                 "retry multicut", "commit" };
+  static const char *names[] = { "check", "root lock", "multicut", "plan", "chunk lock", "split compute",
+                                 "seg write", "graph write", "retry multicut", "commit" };
 
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == CLEAVE_SPLIT_N_STAGES);
   return stage < G_N_ELEMENTS (names) ? names[stage] : "?";
 }
 
@@ -701,7 +718,10 @@ _cleave_edit_split_run (CleaveGraph          *g,
   spec.apply = split_apply;
   spec.apply_data = &apply;
   spec.replay_op = replay_op;
+  spec.started = clock;
   ok = _cleave_edit_execute (g, &spec, changes, result, error);
+  report->stage_ms[CLEAVE_SPLIT_STAGE_CHECK] = result->stage_ms[CLEAVE_EDIT_STAGE_CHECK];
+  report->stage_ms[CLEAVE_SPLIT_STAGE_ROOT_LOCK] = result->stage_ms[CLEAVE_EDIT_STAGE_LOCK];
   /* A supervoxel split is durable even when the cut after it failed
    * (invariant 14): its boxes go to the downsample worker either way. */
   if (report->seg_bboxes->len > 0)
@@ -713,7 +733,8 @@ _cleave_edit_split_run (CleaveGraph          *g,
         g_warning ("op %" G_GUINT64_FORMAT ": the coarser mips were not queued for downsampling: %s",
                    result->op_id, queue_error->message);
     }
-  /* What execute spent beyond the stages above: its persist. */
+  /* What the call spent beyond the stages above: execute's persist and
+   * finish, and the downsampling queue. */
   {
     double total = _cleave_edit_ms_since (&clock), staged = 0;
 
@@ -736,8 +757,13 @@ cleave_multicut_build_flow_problem (CleaveGraph   *g,
 {
   g_auto(CleaveMulticutResult) r = { 0 };
   CleaveMaxflow *problem = NULL;
+  gboolean began, ok;
 
-  if (!multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, TRUE, &r, &problem, error))
+  if (!_cleave_edit_read_begin (g, &began, error))
+    return NULL;
+  ok = multicut_compute (g, sources, source_xyz, n_src, sinks, sink_xyz, n_snk, TRUE, &r, &problem, error);
+  _cleave_edit_read_end (g, began);
+  if (!ok)
     return NULL;
   if (problem == NULL)
     precondition (error, "a source and a sink are in one physical supervoxel: there is no flow problem to build");

@@ -57,20 +57,20 @@ gboolean cleave_multicut_compute (CleaveGraph          *graph,
                                   CleaveMulticutResult *result,
                                   GError              **error);
 
-/* Looks the points up in @seg, computes the cut and, unless @preview,
- * executes it as a "split" op. A cut through a supervoxel is a
- * precondition error until supervoxel splits exist. */
-/* Where a split's time went (--verbose). */
+/* Where a split's time went (--verbose), in the order it happens; the
+ * stages add up to the whole call. */
 typedef enum
 {
-  CLEAVE_SPLIT_STAGE_PLAN,
-  CLEAVE_SPLIT_STAGE_LOCK,
-  CLEAVE_SPLIT_STAGE_SV_SPLIT,
-  CLEAVE_SPLIT_STAGE_SEG_WRITE,
-  CLEAVE_SPLIT_STAGE_GRAPH_WRITE,
+  CLEAVE_SPLIT_STAGE_CHECK,         /* the points looked up, the quick multicut before any op */
+  CLEAVE_SPLIT_STAGE_ROOT_LOCK,     /* an op id, the root lock, the op row */
   CLEAVE_SPLIT_STAGE_MULTICUT,
-  CLEAVE_SPLIT_STAGE_RETRY,
-  CLEAVE_SPLIT_STAGE_COMMIT,
+  CLEAVE_SPLIT_STAGE_PLAN,          /* supervoxel split: its boxes */
+  CLEAVE_SPLIT_STAGE_LOCK,          /* supervoxel split: the temporal L2 chunk lock */
+  CLEAVE_SPLIT_STAGE_SV_SPLIT,      /* supervoxel split: pieces, geodesic cut, fresh ids, edges */
+  CLEAVE_SPLIT_STAGE_SEG_WRITE,     /* supervoxel split: indefinite cells, scope, one OCDBT commit */
+  CLEAVE_SPLIT_STAGE_GRAPH_WRITE,   /* supervoxel split: one SQLite transaction, locks released */
+  CLEAVE_SPLIT_STAGE_RETRY,         /* the multicut again, on the fresh ids */
+  CLEAVE_SPLIT_STAGE_COMMIT,        /* the rest: the hierarchy written, SUCCESS, downsampling queued */
   CLEAVE_SPLIT_N_STAGES
 } CleaveSplitStage;
 

@@ -191,9 +191,10 @@ plan (CleaveGraph   *g,
 /* What one task computes, before anything is written. */
 typedef struct
 {
-  gint64   rlo[3], rhi[3];      /* the read box: the split box plus a one-voxel shell */
+  gint64   blo[3], bhi[3];      /* the pieces' voxels' box: all that the split changes */
+  gint64   rlo[3], rhi[3];      /* that box plus a one-voxel shell, clipped to the dataset */
   gsize    rsize[3];
-  guint64 *block;               /* the new labels over the read box */
+  guint64 *block;               /* the new labels over the shelled box */
   GArray  *pieces;              /* Piece */
   GArray  *changes;             /* EdgeChange: the fragments' edges */
   GArray  *fresh;               /* guint64: every fresh id */
@@ -244,7 +245,294 @@ add_change (GArray     *changes,
   g_hash_table_insert (seen, g_memdup2 (&c, 16), GUINT_TO_POINTER (changes->len));
 }
 
-/* §2.2 for one task: read, split, mint, route. Writes only counters. */
+/* Decoded mip-0 chunks, each looked up once per task. They come through
+ * the volume's cache (cleave_volume_read decodes for its caller only), so
+ * the write after the cut finds the same chunks decoded. */
+typedef struct
+{
+  CleaveVolume      *seg;
+  const CleaveScale *scale;
+  GHashTable        *entries;   /* packed grid coordinates -> CleaveCacheEntry, or the volume for an absent chunk */
+} Chunks;
+
+static void
+chunks_clear (Chunks *c)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  if (c->entries == NULL)
+    return;
+  g_hash_table_iter_init (&it, c->entries);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (v != (gpointer) c->seg)
+      cleave_cache_entry_unref (v);
+  g_clear_pointer (&c->entries, g_hash_table_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Chunks, chunks_clear)
+
+/* Chunk @gc's voxels (its clipped box in @clo, @chi), or NULL in *voxels
+ * when it is absent (all zero). Valid while @c holds it. */
+static gboolean
+chunks_get (Chunks        *c,
+            const gint64   gc[3],
+            const guint64 **voxels,
+            gint64         clo[3],
+            gint64         chi[3],
+            GError       **error)
+{
+  guint64 key = (guint64) gc[0] | (guint64) gc[1] << 21 | (guint64) gc[2] << 42;
+  gpointer v = g_hash_table_lookup (c->entries, &key);
+
+  if (v == NULL)
+    {
+      CleaveCacheEntry *e = NULL;
+
+      if (!cleave_volume_get_chunk (c->seg, 0, gc, &e, error))
+        return FALSE;
+      v = e ? (gpointer) e : (gpointer) c->seg;
+      g_hash_table_insert (c->entries, g_memdup2 (&key, 8), v);
+    }
+  *voxels = v == (gpointer) c->seg ? NULL : ((CleaveCacheEntry *) v)->value;
+  cleave_scale_chunk_box (c->scale, gc, clo, chi);
+  return TRUE;
+}
+
+/* [lo, hi) of mip 0 into @out, x fastest. */
+static gboolean
+chunks_read (Chunks       *c,
+             const gint64  lo[3],
+             const gint64  hi[3],
+             guint64      *out,
+             GError      **error)
+{
+  const CleaveScale *s = c->scale;
+  gsize sx = (gsize) (hi[0] - lo[0]), sy = (gsize) (hi[1] - lo[1]);
+  gint64 g0[3], g1[3], gc[3];
+
+  for (guint d = 0; d < 3; d++)
+    {
+      g0[d] = (lo[d] - s->voxel_offset[d]) / s->chunk[d];
+      g1[d] = (hi[d] - 1 - s->voxel_offset[d]) / s->chunk[d];
+    }
+  for (gc[2] = g0[2]; gc[2] <= g1[2]; gc[2]++)
+    for (gc[1] = g0[1]; gc[1] <= g1[1]; gc[1]++)
+      for (gc[0] = g0[0]; gc[0] <= g1[0]; gc[0]++)
+        {
+          const guint64 *vox;
+          gint64 clo[3], chi[3], a[3], b[3];
+          gsize cx, cy;
+
+          if (!chunks_get (c, gc, &vox, clo, chi, error))
+            return FALSE;
+          cx = (gsize) (chi[0] - clo[0]);
+          cy = (gsize) (chi[1] - clo[1]);
+          for (guint d = 0; d < 3; d++)
+            {
+              a[d] = MAX (clo[d], lo[d]);
+              b[d] = MIN (chi[d], hi[d]);
+            }
+          for (gint64 z = a[2]; z < b[2]; z++)
+            for (gint64 y = a[1]; y < b[1]; y++)
+              {
+                guint64 *dst = out + ((gsize) (z - lo[2]) * sy + (gsize) (y - lo[1])) * sx + (gsize) (a[0] - lo[0]);
+
+                if (vox)
+                  memcpy (dst, vox + ((gsize) (z - clo[2]) * cy + (gsize) (y - clo[1])) * cx + (gsize) (a[0] - clo[0]),
+                          (gsize) (b[0] - a[0]) * 8);
+                else
+                  memset (dst, 0, (gsize) (b[0] - a[0]) * 8);
+              }
+        }
+  return TRUE;
+}
+
+/* Whether supervoxel @sv is one of the object's in the split box: a
+ * supervoxel lies in the chunk its id names (cleave_verify checks that), so
+ * that chunk alone says whether it is there. */
+static gboolean
+box_member (CleaveGraph   *g,
+            Chunks        *chunks,
+            const Task    *t,
+            guint64        root,
+            guint64        sv,
+            gboolean      *member,
+            GError       **error)
+{
+  guint64 xyz[3], r;
+  gint64 gc[3], clo[3], chi[3];
+  const guint64 *vox;
+  gsize n;
+  gboolean here = FALSE;
+
+  *member = FALSE;
+  if (sv == 0 || cleave_node_id_layer (sv) != 1)
+    return TRUE;
+  cleave_node_id_chunk (sv, cleave_graph_chunk_bits (g, 1), xyz);
+  for (guint d = 0; d < 3; d++)
+    {
+      gint64 lo = chunks->scale->voxel_offset[d] + (gint64) xyz[d] * chunks->scale->chunk[d];
+
+      if (lo < t->lo[d] || lo >= t->hi[d])
+        return TRUE;
+      gc[d] = (gint64) xyz[d];
+    }
+  if (!chunks_get (chunks, gc, &vox, clo, chi, error))
+    return FALSE;
+  n = (gsize) (chi[0] - clo[0]) * (gsize) (chi[1] - clo[1]) * (gsize) (chi[2] - clo[2]);
+  for (gsize i = 0; vox && i < n && !here; i++)
+    here = vox[i] == sv;
+  if (!here)
+    return TRUE;
+  if (!cleave_graph_get_roots (g, &sv, 1, CLEAVE_GRAPH_LATEST, &r, error))
+    return FALSE;
+  *member = r == root;
+  return TRUE;
+}
+
+/* The pieces to split: the object's supervoxels in the box that hold a
+ * seed, and those joined to them, within the box, by active infinite edges
+ * (one physical supervoxel across chunk faces). A walk from the seeds,
+ * reading only the chunks and the edges it reaches. Sorted by id. */
+static gboolean
+find_pieces (CleaveGraph   *g,
+             Chunks        *chunks,
+             const Task    *t,
+             guint64        root,
+             const guint64 *sources,
+             const guint64 *sinks,
+             GHashTable    *edges,
+             GArray        *pieces,
+             GError       **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GHashTable) loaded = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) queue = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gboolean member;
+
+  for (guint a = 0; a < t->src->len + t->snk->len; a++)
+    {
+      guint64 sv = a < t->src->len ? sources[g_array_index (t->src, guint, a)]
+                                   : sinks[g_array_index (t->snk, guint, a - t->src->len)];
+
+      if (!g_hash_table_add (seen, g_memdup2 (&sv, 8)))
+        continue;
+      if (!box_member (g, chunks, t, root, sv, &member, error))
+        return FALSE;
+      if (member)
+        g_array_append_val (queue, sv);
+    }
+  for (guint q = 0; q < queue->len; q++)
+    {
+      guint64 u = g_array_index (queue, guint64, q);
+      guint64 c = _cleave_graph_chunk_on_layer (g, u, 2);
+      g_autoptr(GArray) next = g_array_new (FALSE, FALSE, sizeof (guint64));
+      GHashTableIter it;
+      gpointer v;
+
+      if (g_hash_table_add (loaded, g_memdup2 (&c, 8)) && !_cleave_graph_chunk_edges (g, c, edges, error))
+        return FALSE;
+      g_hash_table_iter_init (&it, edges);
+      while (g_hash_table_iter_next (&it, NULL, &v))
+        {
+          const EdgeChange *e = v;
+
+          if (e->active && isinf (e->affinity) && (e->a == u || e->b == u))
+            g_array_append_vals (next, e->a == u ? &e->b : &e->a, 1);
+        }
+      /* Hash order is arbitrary; the walk's order must not matter, and
+       * does not: the pieces are sorted below. */
+      for (guint i = 0; i < next->len; i++)
+        {
+          guint64 w = g_array_index (next, guint64, i);
+
+          if (!g_hash_table_add (seen, g_memdup2 (&w, 8)))
+            continue;
+          if (!box_member (g, chunks, t, root, w, &member, error))
+            return FALSE;
+          if (member)
+            g_array_append_val (queue, w);
+        }
+    }
+  g_array_sort (queue, cleave_cmp_u64);
+  for (guint i = 0; i < queue->len; i++)
+    {
+      Piece p = { g_array_index (queue, guint64, i) };
+      g_array_append_val (pieces, p);
+    }
+  return TRUE;
+}
+
+/* The box [lo, hi) of the pieces' voxels, from their chunks: all that the
+ * split can change. */
+static gboolean
+pieces_box (CleaveGraph  *g,
+            Chunks       *chunks,
+            GArray       *pieces,
+            GHashTable   *piece_of,
+            gint64        lo[3],
+            gint64        hi[3],
+            GError      **error)
+{
+  g_autoptr(GHashTable) done = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  for (guint d = 0; d < 3; d++)
+    {
+      lo[d] = G_MAXINT64;
+      hi[d] = G_MININT64;
+    }
+  for (guint i = 0; i < pieces->len; i++)
+    {
+      guint64 sv = g_array_index (pieces, Piece, i).sv, xyz[3], last = 0;
+      guint64 c = _cleave_graph_chunk_on_layer (g, sv, 2);
+      gint64 gc[3], clo[3], chi[3];
+      const guint64 *vox;
+      gboolean last_in = FALSE;
+      gsize j = 0;
+
+      if (!g_hash_table_add (done, g_memdup2 (&c, 8)))
+        continue;
+      cleave_node_id_chunk (sv, cleave_graph_chunk_bits (g, 1), xyz);
+      for (guint d = 0; d < 3; d++)
+        gc[d] = (gint64) xyz[d];
+      if (!chunks_get (chunks, gc, &vox, clo, chi, error))
+        return FALSE;
+      if (vox == NULL)
+        continue;
+      for (gint64 z = clo[2]; z < chi[2]; z++)
+        for (gint64 y = clo[1]; y < chi[1]; y++)
+          {
+            gint64 first = G_MAXINT64, end = G_MININT64;
+
+            for (gint64 x = clo[0]; x < chi[0]; x++, j++)
+              {
+                /* Labels come in runs: look each run up once. */
+                if (vox[j] != last)
+                  {
+                    last = vox[j];
+                    last_in = g_hash_table_contains (piece_of, &last);
+                  }
+                if (last_in)
+                  {
+                    first = MIN (first, x);
+                    end = x + 1;
+                  }
+              }
+            if (first < end)
+              {
+                lo[0] = MIN (lo[0], first), hi[0] = MAX (hi[0], end);
+                lo[1] = MIN (lo[1], y), hi[1] = MAX (hi[1], y + 1);
+                lo[2] = MIN (lo[2], z), hi[2] = MAX (hi[2], z + 1);
+              }
+          }
+    }
+  return TRUE;
+}
+
+/* §2.2 for one task: find the pieces, split, mint, route. Writes only
+ * counters. All the work is on the pieces' voxels' box (and its shell),
+ * not the whole split box: a layer-1 supervoxel lives in one chunk. */
 static gboolean
 compute_task (CleaveGraph   *g,
               CleaveVolume  *seg,
@@ -258,127 +546,91 @@ compute_task (CleaveGraph   *g,
               GError       **error)
 {
   const CleaveGraphMeta *m = cleave_graph_get_meta (g);
-  g_autoptr(GArray) box_svs = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr(GHashTable) sv_index = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) edges = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, g_free);
-  g_autoptr(GHashTable) chunks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GHashTable) piece_of = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, NULL);
   g_autoptr(GArray) contacts = g_array_new (FALSE, FALSE, sizeof (CleaveContact));
   g_autoptr(GHashTable) touching = g_hash_table_new_full (_cleave_graph_pair_hash, _cleave_graph_pair_equal, g_free, NULL);
+  g_auto(Chunks) chunks = { seg, NULL, g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL) };
   g_autofree guint64 *old_block = NULL;
   g_autofree guint8 *mask = NULL;
   g_autofree guint8 *labels = NULL;
-  g_autofree guint64 *roots = NULL;
-  g_autofree guint *uf = NULL;
   g_autofree gint64 *src_seeds = NULL;
   g_autofree gint64 *snk_seeds = NULL;
   CleaveSvSplitParams params;
   gsize size[3], n, rn;
+  gboolean began, found;
   GHashTableIter it;
   gpointer k, v;
 
-  for (guint d = 0; d < 3; d++)
-    {
-      o->rlo[d] = MAX (t->lo[d] - 1, m->voxel_offset[d]);
-      o->rhi[d] = MIN (t->hi[d] + 1, m->voxel_offset[d] + m->size[d]);
-      o->rsize[d] = (gsize) (o->rhi[d] - o->rlo[d]);
-      size[d] = (gsize) (t->hi[d] - t->lo[d]);
-    }
-  rn = o->rsize[0] * o->rsize[1] * o->rsize[2];
-  n = size[0] * size[1] * size[2];
-  old_block = g_new (guint64, rn);
-  if (!cleave_volume_read (seg, 0, o->rlo, o->rhi, old_block, error))
+  chunks.scale = cleave_volume_info_get_scale (cleave_volume_get_info (seg), 0, error);
+  if (chunks.scale == NULL)
     return FALSE;
-
-  /* The object's supervoxels in the box, joined across chunk faces by
-   * infinite edges: the pieces to split are those holding the seeds. */
-  {
-    g_autoptr(GHashTable) present = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-    guint64 last = 0;
-
-    for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
-      for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
-        for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
-          {
-            guint64 sv = old_block[at (o, x, y, z)];
-
-            if (sv != 0 && sv != last && g_hash_table_add (present, g_memdup2 (&sv, 8)))
-              g_array_append_val (box_svs, sv);
-            last = sv;
-          }
-  }
-  g_array_sort (box_svs, cleave_cmp_u64);
-  roots = g_new (guint64, MAX (box_svs->len, 1));
-  if (!cleave_graph_get_roots (g, (guint64 *) box_svs->data, box_svs->len, CLEAVE_GRAPH_LATEST, roots, error))
-    return FALSE;
-  uf = g_new (guint, MAX (box_svs->len, 1));
-  for (guint i = 0; i < box_svs->len; i++)
-    {
-      guint64 c = _cleave_graph_chunk_on_layer (g, g_array_index (box_svs, guint64, i), 2);
-
-      uf[i] = i;
-      g_hash_table_insert (sv_index, &g_array_index (box_svs, guint64, i), GUINT_TO_POINTER (i + 1));
-      if (roots[i] == root && g_hash_table_add (chunks, g_memdup2 (&c, 8)) &&
-          !_cleave_graph_chunk_edges (g, c, edges, error))
-        return FALSE;
-    }
-  g_hash_table_iter_init (&it, edges);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    {
-      const EdgeChange *e = v;
-      guint a = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &e->a));
-      guint b = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &e->b));
-
-      if (e->active && isinf (e->affinity) && a && b && roots[a - 1] == root && roots[b - 1] == root)
-        cleave_uf_union (uf, a - 1, b - 1);
-    }
   o->pieces = g_array_new (FALSE, TRUE, sizeof (Piece));
-  for (guint i = 0; i < box_svs->len; i++)
+  if (!_cleave_edit_read_begin (g, &began, error))
+    return FALSE;
+  found = find_pieces (g, &chunks, t, root, sources, sinks, edges, o->pieces, error);
+  _cleave_edit_read_end (g, began);
+  if (!found)
+    return FALSE;
+  if (o->pieces->len == 0)
     {
-      gboolean holds = FALSE;
-
-      if (roots[i] != root)
-        continue;
-      for (guint a = 0; a < t->src->len; a++)
-        {
-          guint s = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &sources[g_array_index (t->src, guint, a)]));
-          holds |= s && cleave_uf_find (uf, s - 1) == cleave_uf_find (uf, i);
-        }
-      for (guint a = 0; a < t->snk->len; a++)
-        {
-          guint s = GPOINTER_TO_UINT (g_hash_table_lookup (sv_index, &sinks[g_array_index (t->snk, guint, a)]));
-          holds |= s && cleave_uf_find (uf, s - 1) == cleave_uf_find (uf, i);
-        }
-      if (holds)
-        {
-          Piece p = { g_array_index (box_svs, guint64, i) };
-          g_array_append_val (o->pieces, p);
-        }
+      g_set_error (error, CLEAVE_SVSPLIT_ERROR, CLEAVE_SVSPLIT_ERROR_NO_MASK,
+                   "splitting supervoxel %" G_GUINT64_FORMAT ": The supervoxel mask is empty", t->rep);
+      return FALSE;
     }
   for (guint i = 0; i < o->pieces->len; i++)
     g_hash_table_insert (piece_of, &g_array_index (o->pieces, Piece, i).sv, GUINT_TO_POINTER (i + 1));
 
-  /* The geodesic cut over the split box. */
-  mask = g_new0 (guint8, n);
-  labels = g_new0 (guint8, n);
-  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
-    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
-      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
-        {
-          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
-          guint64 sv = old_block[at (o, x, y, z)];
+  if (!pieces_box (g, &chunks, o->pieces, piece_of, o->blo, o->bhi, error))
+    return FALSE;
+  if (o->blo[0] >= o->bhi[0])
+    return postcondition (error, "supervoxel %" G_GUINT64_FORMAT " has no voxels in the chunks its pieces name", t->rep);
+  for (guint d = 0; d < 3; d++)
+    {
+      o->rlo[d] = MAX (o->blo[d] - 1, m->voxel_offset[d]);
+      o->rhi[d] = MIN (o->bhi[d] + 1, m->voxel_offset[d] + m->size[d]);
+      o->rsize[d] = (gsize) (o->rhi[d] - o->rlo[d]);
+      size[d] = (gsize) (o->bhi[d] - o->blo[d]);
+    }
+  rn = o->rsize[0] * o->rsize[1] * o->rsize[2];
+  n = size[0] * size[1] * size[2];
+  old_block = g_new (guint64, rn);
+  if (!chunks_read (&chunks, o->rlo, o->rhi, old_block, error))
+    return FALSE;
 
-          mask[i] = sv != 0 && g_hash_table_contains (piece_of, &sv);
+  /* The geodesic cut over the pieces' box. */
+  mask = g_new (guint8, n);
+  labels = g_new0 (guint8, n);
+  {
+    guint64 last = 0;
+    gboolean last_in = FALSE;
+    gsize i = 0;
+
+    for (gint64 z = o->blo[2]; z < o->bhi[2]; z++)
+      for (gint64 y = o->blo[1]; y < o->bhi[1]; y++)
+        {
+          const guint64 *row = old_block + at (o, o->blo[0], y, z);
+
+          for (gsize x = 0; x < size[0]; x++, i++)
+            {
+              if (row[x] != last)
+                {
+                  last = row[x];
+                  last_in = last != 0 && g_hash_table_contains (piece_of, &last);
+                }
+              mask[i] = last_in;
+            }
         }
+  }
   src_seeds = g_new (gint64, 3 * t->src->len);
   snk_seeds = g_new (gint64, 3 * t->snk->len);
   for (guint a = 0; a < t->src->len; a++)
     for (guint d = 0; d < 3; d++)
-      src_seeds[3 * a + d] = sxyz[3 * g_array_index (t->src, guint, a) + d] - t->lo[d];
+      src_seeds[3 * a + d] = sxyz[3 * g_array_index (t->src, guint, a) + d] - o->blo[d];
   for (guint a = 0; a < t->snk->len; a++)
     for (guint d = 0; d < 3; d++)
-      snk_seeds[3 * a + d] = kxyz[3 * g_array_index (t->snk, guint, a) + d] - t->lo[d];
+      snk_seeds[3 * a + d] = kxyz[3 * g_array_index (t->snk, guint, a) + d] - o->blo[d];
   cleave_svsplit_params_init (&params);
   if (!cleave_svsplit (mask, size, m->resolution, src_seeds, t->src->len, snk_seeds, t->snk->len, &params, labels, error))
     {
@@ -387,20 +639,30 @@ compute_task (CleaveGraph   *g,
     }
 
   /* Which labels each piece got. */
-  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
-    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
-      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
-        {
-          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
-          guint64 sv = old_block[at (o, x, y, z)];
-          guint p;
+  {
+    gsize i = 0;
 
-          if (!mask[i])
-            continue;
-          p = GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &sv));
-          g_array_index (o->pieces, Piece, p - 1).labels |= 1u << labels[i];
-          g_array_index (o->pieces, Piece, p - 1).uniform = labels[i];
+    for (gint64 z = o->blo[2]; z < o->bhi[2]; z++)
+      for (gint64 y = o->blo[1]; y < o->bhi[1]; y++)
+        {
+          const guint64 *row = old_block + at (o, o->blo[0], y, z);
+          guint64 last = 0;
+          Piece *p = NULL;
+
+          for (gsize x = 0; x < size[0]; x++, i++)
+            {
+              if (!mask[i])
+                continue;
+              if (row[x] != last)
+                {
+                  last = row[x];
+                  p = &g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &last)) - 1);
+                }
+              p->labels |= 1u << labels[i];
+              p->uniform = labels[i];
+            }
         }
+  }
 
   /* Minting: one fresh id per label per piece, in the piece's own chunk
    * (so in the chunk it came from); a piece with one label keeps its id. */
@@ -436,22 +698,32 @@ compute_task (CleaveGraph   *g,
   if (o->fresh->len == 0)
     return postcondition (error, "the cut of supervoxel %" G_GUINT64_FORMAT " left every piece on one side", t->rep);
 
-  /* The new labels over the read box. */
-  o->block = g_memdup2 (old_block, rn * 8);
-  for (gint64 z = t->lo[2]; z < t->hi[2]; z++)
-    for (gint64 y = t->lo[1]; y < t->hi[1]; y++)
-      for (gint64 x = t->lo[0]; x < t->hi[0]; x++)
-        {
-          gsize i = ((gsize) (z - t->lo[2]) * size[1] + (gsize) (y - t->lo[1])) * size[0] + (gsize) (x - t->lo[0]);
-          gsize r = at (o, x, y, z);
-          Piece *p;
+  /* The new labels over the shelled box. */
+  o->block = g_steal_pointer (&old_block);
+  {
+    gsize i = 0;
 
-          if (!mask[i])
-            continue;
-          p = &g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &old_block[r])) - 1);
-          if (p->fresh[labels[i]])
-            o->block[r] = p->fresh[labels[i]];
+    for (gint64 z = o->blo[2]; z < o->bhi[2]; z++)
+      for (gint64 y = o->blo[1]; y < o->bhi[1]; y++)
+        {
+          guint64 *row = o->block + at (o, o->blo[0], y, z);
+          guint64 last = 0;
+          Piece *p = NULL;
+
+          for (gsize x = 0; x < size[0]; x++, i++)
+            {
+              if (!mask[i])
+                continue;
+              if (row[x] != last)
+                {
+                  last = row[x];
+                  p = &g_array_index (o->pieces, Piece, GPOINTER_TO_UINT (g_hash_table_lookup (piece_of, &last)) - 1);
+                }
+              if (p->fresh[labels[i]])
+                row[x] = p->fresh[labels[i]];
+            }
         }
+  }
 
   /* §2.2 step 7: the old edges onto the fragments, by the faces they
    * actually share in the new labels. */
@@ -915,16 +1187,17 @@ _cleave_sv_split_run (CleaveGraph          *g,
 
     for (guint i = 0; i < tasks->len; i++)
       {
-        Task *t = &g_array_index (tasks, Task, i);
         Outcome *o = &g_array_index (outcomes, Outcome, i);
-        gsize sx = (gsize) (t->hi[0] - t->lo[0]), sy = (gsize) (t->hi[1] - t->lo[1]), sz = (gsize) (t->hi[2] - t->lo[2]);
+        gsize sx = (gsize) (o->bhi[0] - o->blo[0]), sy = (gsize) (o->bhi[1] - o->blo[1]), sz = (gsize) (o->bhi[2] - o->blo[2]);
         g_autofree guint64 *box = g_new (guint64, sx * sy * sz);
 
+        /* Only the pieces' box can change; the write puts only the chunks
+         * whose voxels did. */
         for (gsize z = 0; z < sz; z++)
           for (gsize y = 0; y < sy; y++)
-            memcpy (box + (z * sy + y) * sx, o->block + at (o, t->lo[0], t->lo[1] + (gint64) y, t->lo[2] + (gint64) z),
+            memcpy (box + (z * sy + y) * sx, o->block + at (o, o->blo[0], o->blo[1] + (gint64) y, o->blo[2] + (gint64) z),
                     sx * 8);
-        if (!cleave_volume_write_txn (seg, txn, 0, t->lo, t->hi, box, NULL, error))
+        if (!cleave_volume_write_txn (seg, txn, 0, o->blo, o->bhi, box, NULL, error))
           goto out;
       }
     if (!cleave_ocdbt_txn_commit (txn, NULL, error))
@@ -972,18 +1245,28 @@ _cleave_sv_split_run (CleaveGraph          *g,
     }
   cleave_fault_point ("svsplit-before-release");
 
-  /* Clean exit: cells released, then the scope cleared (one empty write). */
-  if (!cleave_lock_release (g, keys, chunks->len, op, TRUE, error))
-    goto out;
+  /* Clean exit: the cells released and the scope cleared (one empty
+   * write), with the temporal cells, in one transaction. A death cannot
+   * then leave a scope whose cells are partly gone, which replay would
+   * refuse; and the box's dozens of cells share one commit. */
   {
     g_autoptr(GArray) none = g_array_new (FALSE, FALSE, sizeof (guint64));
 
-    if (!set_scope (g, op, none, error))
+    if (!_cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", error))
       goto out;
+    if (!cleave_lock_release (g, keys, chunks->len, op, TRUE, error) || !set_scope (g, op, none, error) ||
+        (temporal && !cleave_lock_release (g, keys, chunks->len, op, FALSE, error)) ||
+        !_cleave_graph_exec (g->db, g->path, "COMMIT", error))
+      {
+        _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+        goto out;
+      }
+    temporal = FALSE;
   }
   /* The split is whole: a death before the cut leaves it durable, the
    * object consistent and free once the temporal lock expires. */
   _cleave_exec_end_durable (x);
+  tm->graph_write_ms += _cleave_edit_ms_since (&clock);
   ok = TRUE;
 
 out:
@@ -991,6 +1274,17 @@ out:
     g_prefix_error (error, "op %" G_GUINT64_FORMAT " stopped during a supervoxel split; its chunks stay locked "
                     "until `cleavectl stuck replay %" G_GUINT64_FORMAT "`: ", op, op);
   if (temporal)
-    cleave_lock_release (g, keys, chunks->len, op, FALSE, NULL);
+    {
+      /* One commit for all the cells, as above; without the transaction
+       * if it cannot be had, so they go all the same. */
+      gboolean txn = _cleave_graph_exec (g->db, g->path, "BEGIN IMMEDIATE", NULL);
+
+      cleave_lock_release (g, keys, chunks->len, op, FALSE, NULL);
+      if (txn && !_cleave_graph_exec (g->db, g->path, "COMMIT", NULL))
+        {
+          _cleave_graph_exec (g->db, g->path, "ROLLBACK", NULL);
+          cleave_lock_release (g, keys, chunks->len, op, FALSE, NULL);
+        }
+    }
   return ok;
 }

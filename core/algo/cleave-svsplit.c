@@ -158,9 +158,18 @@ _cleave_svsplit_edt_sq (const guint8 *mask,
           for (gsize x = 0; x < nx; x++)
             {
               float *o = out + (axis == 2 ? yy * nx : zz * stride[2]) + x;
+              gboolean all_zero = TRUE, all_inf = TRUE;
 
               for (gsize q = 0; q < n; q++)
-                f[q] = o[q * st];
+                {
+                  f[q] = o[q * st];
+                  all_zero &= f[q] == 0;
+                  all_inf &= isinf (f[q]);
+                }
+              /* A line all background stays 0, one with no background
+               * stays +inf: most of a crop's lines miss the mask. */
+              if (all_zero || all_inf)
+                continue;
               edt_line (f, d, n, s2, v, z);
               for (gsize q = 0; q < n; q++)
                 o[q * st] = (float) d[q];

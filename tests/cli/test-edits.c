@@ -17,6 +17,25 @@
 
 #define RUN(run, ...) cleave_test_run ((run), NULL, cleave_test_env ("CLEAVECTL"), __VA_ARGS__, NULL)
 
+static const char *const edit_stages[] = { "check", "root lock", "compute", "persist", "finish", NULL };
+static const char *const split_stages[] = { "check", "root lock", "multicut", "plan", "chunk lock", "split compute",
+                                            "seg write", "graph write", "retry multicut", "commit", NULL };
+
+/* --verbose: one "STAGE  N.N ms" line per stage of the edit on standard
+ * error, every stage there, whatever the kind of edit. */
+static void
+assert_stage_lines (const char        *err,
+                    const char *const *stages)
+{
+  for (guint i = 0; stages[i]; i++)
+    {
+      g_autofree char *pattern = g_strdup_printf ("^%s +[0-9]+\\.[0-9] ms$", stages[i]);
+
+      if (!g_regex_match_simple (pattern, err, G_REGEX_MULTILINE, 0))
+        g_error ("no '%s' timing line in:\n%s", stages[i], err);
+    }
+}
+
 static void
 test_fix_demo_errors (void)
 {
@@ -81,8 +100,9 @@ test_fix_demo_errors (void)
 
       cleave_test_roots (dir, a, b, r);
       g_assert_cmpint (r[0], !=, r[1]);
-      RUN (&merge, "merge", dir, a, b, "--json");
+      RUN (&merge, "merge", dir, a, b, "--json", "--verbose");
       g_assert_cmpint (merge.status, ==, 0);
+      assert_stage_lines (merge.err, edit_stages);
       cleave_test_roots (dir, a, b, r);
       g_assert_cmpint (r[0], ==, r[1]);
     }
@@ -130,8 +150,9 @@ test_fix_demo_errors (void)
     JsonArray *arr;
     gint64 r[2];
 
-    RUN (&undo, "undo", dir, op);
+    RUN (&undo, "undo", dir, op, "--verbose");
     g_assert_cmpint (undo.status, ==, 0);
+    assert_stage_lines (undo.err, edit_stages);
     cleave_test_roots (dir, src, snk, r);
     g_assert_cmpint (r[0], ==, r[1]);
     RUN (&ops, "ops", dir, "--json");
@@ -172,9 +193,10 @@ test_fix_demo_errors (void)
       g_assert_cmpint (r[0], ==, r[1]);
       RUN (&before, "seg", "read", dir, "--box", "0,0,0:512,512,128");
       g_assert_cmpint (before.status, ==, 0);
-      RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json");
+      RUN (&split, "split", dir, "--source", src, "--sink", snk, "--json", "--verbose");
       if (split.status != 0)
         g_error ("sv split failed: %s", split.err);
+      assert_stage_lines (split.err, split_stages);
       res = cleave_test_parse_json (split.out);
       g_assert_true (json_object_get_boolean_member (json_node_get_object (res), "sv_split"));
       g_assert_cmpstr (json_object_get_string_member (json_node_get_object (res), "status"), ==, "SUCCESS");

@@ -579,7 +579,9 @@ test_svsplit_edt_brute (void)
       g_autofree float *d = g_new (float, v->n);
       gboolean any_bg = FALSE;
 
-      random_mask (v, round % 3 == 0 ? 0.95 : 0.6, FALSE);
+      /* Dense masks have lines with no background, sparse ones lines
+       * with no mask: the EDT skips both. */
+      random_mask (v, round % 3 == 0 ? 0.95 : round % 3 == 1 ? 0.6 : 0.15, FALSE);
       _cleave_svsplit_edt_sq (v->mask, v->size, v->res, d);
       for (gsize i = 0; i < v->n; i++)
         any_bg |= !v->mask[i];
