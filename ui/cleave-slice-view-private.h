@@ -14,9 +14,15 @@ G_BEGIN_DECLS
 
 /* Uploads @chunk into new textures of the current GL context: a 3D
  * texture of voxels (image) or palette indices (segmentation), and for the
- * segmentation its palette. Returns the bytes uploaded. */
-gsize _cleave_slice_chunk_upload (CleaveSliceChunk *chunk,
-                                  GLuint           *texture,
-                                  GLuint           *palette_texture);
+ * segmentation its palette, with each root's colour for @seed. Returns
+ * the bytes uploaded. */
+gsize   _cleave_slice_chunk_upload (CleaveSliceChunk *chunk,
+                                    guint             seed,
+                                    GLuint           *texture,
+                                    GLuint           *palette_texture);
+/* The colour of an object, 0xBBGGRR: HSV from a hash of its root id and
+ * the colour seed. */
+guint32 _cleave_slice_root_colour  (guint64           root,
+                                    guint             seed);
 
 G_END_DECLS

@@ -20,27 +20,76 @@
 #define UPLOAD_BUDGET (96u << 20)
 /* A press that moves less than this (px) is a click, not a drag. */
 #define CLICK_SLOP 4.0
-/* While loading, the longest wait between two partial frames. */
+/* While loading, the shortest wait between two partial frames, and how
+ * many frames' time it is at least: with software GL a frame costs tens
+ * of ms, taken from decoding. */
 #define PARTIAL_INTERVAL_MS 120
+#define PARTIAL_FRAMES 3
+/* Objects other than the selected one, with "dim others". */
+#define DIM_FACTOR 0.15f
 
 typedef struct
 {
-  GLuint   texture;
-  GLuint   palette;
-  gboolean empty;
-  gsize    bytes;
-  guint    last_frame;
-  int      size[3];
-  gint64   lo[3];
-  guint    mip;
+  GLuint       texture;
+  GLuint       palette;
+  CleaveLayer  layer;
+  gboolean     empty;
+  gsize        bytes;
+  guint        last_frame;
+  int          size[3];
+  gint64       lo[3];
+  guint        mip;
+  /* Segmentation: the roots in the palette, the colour seed they are
+   * coloured for, and the chunk they came from. */
+  guint64     *roots;
+  guint        n_labels;
+  guint        seed;
+  guint        epoch;
+  guint64      serial;
+  guint64      voxel_serial;
+  /* Whether the palette holds a root: the last two asked (hovered,
+   * selected) and the answers. */
+  guint64      asked[2];
+  gboolean     has[2];
 } Tex;
 
 typedef struct
 {
   GLuint program;
   GLint  mvp, rect, plane_to_world, depth, res, chunk_lo, chunk_size;
-  GLint  sampler, palette, step_u, step_v, hovered, selected, seed, opacity, dim_others;
+  GLint  sampler, palette, step_u, step_v, hovered, selected, opacity, other_alpha;
 } Program;
+
+typedef struct
+{
+  Program image;
+  Program seg;
+  Program outline;
+} Programs;
+
+/* One chunk to draw, and how. */
+typedef struct
+{
+  Tex      *tex;
+  guint     mip;
+  Program  *program;
+} DrawItem;
+
+/* Everything a picture depends on: two pictures with equal keys hold the
+ * same pixels, and two that differ only in x0, y0 the same pixels moved. */
+typedef struct
+{
+  int       width, height;       /* physical px */
+  double    px_per_nm;
+  gint64    x0, y0;              /* top-left corner, px from world 0 */
+  double    depth;               /* compared by the voxel it falls in */
+  guint     mips[2];
+  gboolean  show_segmentation;
+  float     opacity, other_alpha;
+  guint     seed;
+  guint64   hovered, selected;   /* 0 unless a chunk drawn holds them */
+  guint64   content;             /* changes with every texture made */
+} PictureKey;
 
 struct _CleaveSliceView
 {
@@ -52,6 +101,7 @@ struct _CleaveSliceView
   CleaveSource    *source;
   guint            client;
   gulong           chunks_ready_id;
+  gulong           data_changed_id;
 
   GtkWidget       *overlay;
   GtkWidget       *area;
@@ -59,19 +109,32 @@ struct _CleaveSliceView
   GtkWidget       *info_label;
 
   /* GL state, valid while the area is realized. */
-  Program          image_program;
-  Program          seg_program;
+  Programs         programs;
+  gboolean         own_programs;
   GLuint           vao;
   GLuint           vbo;
   GHashTable      *textures;      /* key -> Tex */
   gsize            texture_bytes;
+  guint64          content;       /* goes up with every texture made */
+
+  /* The last picture, kept to draw again or to move when panning, and
+   * the buffer the next one is made in. */
+  GLuint           picture_fbo[2];
+  GLuint           picture_texture[2];
+  int              picture_width, picture_height;
+  guint            picture;       /* which of the two holds it */
+  gboolean         picture_valid;
+  PictureKey       picture_key;
 
   guint            frame;
   guint            mip;
   gboolean         complete;
   gboolean         gl_failed;
+  gboolean         render_again;
   guint            labels_idle;
   guint            partial_timeout;
+  gint64           render_start;
+  gint64           frame_cost;    /* µs from render to after the paint */
   GArray          *waiting;       /* keys asked for and not on the GPU */
   gboolean         first_complete;
 
@@ -105,7 +168,79 @@ tex_free (gpointer data)
     glDeleteTextures (1, &tex->texture);
   if (tex->palette)
     glDeleteTextures (1, &tex->palette);
+  g_free (tex->roots);
   g_free (tex);
+}
+
+/* Colours --------------------------------------------------------------- */
+
+static guint32
+hash32 (guint32 x)
+{
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+guint32
+_cleave_slice_root_colour (guint64 root,
+                           guint   seed)
+{
+  static const float shift[3] = { 0.0f, 2.0f / 3.0f, 1.0f / 3.0f };
+  guint32 h = hash32 ((guint32) root ^ hash32 ((guint32) (root >> 32) ^ hash32 (seed)));
+  float hue = (float) (h & 0xffff) / 65536.0f;
+  float s = 0.55f + 0.45f * (float) ((h >> 16) & 0xff) / 255.0f;
+  float v = 0.80f + 0.20f * (float) (h >> 24) / 255.0f;
+  guint32 rgb = 0;
+
+  /* HSV to RGB, as GLSL would: v * mix (1, k, s). */
+  for (guint c = 0; c < 3; c++)
+    {
+      float f = hue + shift[c];
+      float k = CLAMP (fabsf ((f - floorf (f)) * 6.0f - 3.0f) - 1.0f, 0.0f, 1.0f);
+
+      rgb |= (guint32) lrintf (v * (1.0f + (k - 1.0f) * s) * 255.0f) << (8 * c);
+    }
+  return rgb;
+}
+
+/* The palette texture: (root low, root high, colour, 0) per index. The
+ * colour is worked out here, once per object and chunk, rather than per
+ * pixel in the shader. */
+static void
+fill_palette (GLuint         *palette_texture,
+              const guint64  *roots,
+              guint           n_labels,
+              guint           seed)
+{
+  guint rows = (n_labels + 255) / 256;
+  g_autofree guint32 *palette = g_new0 (guint32, (gsize) rows * 256 * 4);
+
+  for (guint i = 1; i < n_labels; i++)
+    {
+      palette[4 * i + 0] = (guint32) roots[i];
+      palette[4 * i + 1] = (guint32) (roots[i] >> 32);
+      palette[4 * i + 2] = roots[i] != 0 ? _cleave_slice_root_colour (roots[i], seed) : 0;
+    }
+  if (*palette_texture == 0)
+    {
+      glGenTextures (1, palette_texture);
+      glBindTexture (GL_TEXTURE_2D, *palette_texture);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+      glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA32UI, 256, (GLsizei) rows, 0,
+                    GL_RGBA_INTEGER, GL_UNSIGNED_INT, palette);
+    }
+  else
+    {
+      glBindTexture (GL_TEXTURE_2D, *palette_texture);
+      glTexSubImage2D (GL_TEXTURE_2D, 0, 0, 0, 256, (GLsizei) rows,
+                       GL_RGBA_INTEGER, GL_UNSIGNED_INT, palette);
+    }
 }
 
 /* Shaders --------------------------------------------------------------- */
@@ -147,11 +282,13 @@ compile_shader (GLenum       type,
 
 static gboolean
 link_program (Program     *p,
-              const char  *header,
+              const char  *version,
+              const char  *defines,
               const char  *fragment,
               GError     **error)
 {
-  GLuint vs = compile_shader (GL_VERTEX_SHADER, header, CLEAVE_RESOURCE_PREFIX "/shaders/slice.vert", error);
+  g_autofree char *header = g_strconcat (version, defines, NULL);
+  GLuint vs = compile_shader (GL_VERTEX_SHADER, version, CLEAVE_RESOURCE_PREFIX "/shaders/slice.vert", error);
   GLuint fs = vs ? compile_shader (GL_FRAGMENT_SHADER, header, fragment, error) : 0;
   GLint ok = 0;
 
@@ -197,10 +334,65 @@ link_program (Program     *p,
   LOC (step_v, "step_v");
   LOC (hovered, "hovered");
   LOC (selected, "selected");
-  LOC (seed, "seed");
   LOC (opacity, "opacity");
-  LOC (dim_others, "dim_others");
+  LOC (other_alpha, "other_alpha");
 #undef LOC
+  return TRUE;
+}
+
+static gboolean
+link_programs (Programs    *programs,
+               const char  *version,
+               GError     **error)
+{
+  return link_program (&programs->image, version, "", CLEAVE_RESOURCE_PREFIX "/shaders/image.frag", error)
+         && link_program (&programs->seg, version, "", CLEAVE_RESOURCE_PREFIX "/shaders/segmentation.frag", error)
+         && link_program (&programs->outline, version, "#define OUTLINE 1\n",
+                          CLEAVE_RESOURCE_PREFIX "/shaders/segmentation.frag", error);
+}
+
+static void
+delete_programs (Programs *programs)
+{
+  Program *p[3] = { &programs->image, &programs->seg, &programs->outline };
+
+  for (guint i = 0; i < G_N_ELEMENTS (p); i++)
+    if (p[i]->program)
+      glDeleteProgram (p[i]->program);
+  memset (programs, 0, sizeof *programs);
+}
+
+/* The programs are shared by the views of a display: GDK's GL contexts
+ * all share objects with the display's, so the shaders are compiled (and
+ * with software GL turned into machine code, tens of ms each) once, not
+ * for every view of every window. A context that does not share gets its
+ * own. */
+static gboolean
+get_programs (CleaveSliceView  *self,
+              GdkGLContext     *context,
+              GError          **error)
+{
+  gboolean es = gdk_gl_context_get_use_es (context);
+  GObject *display = G_OBJECT (gdk_gl_context_get_display (context));
+  const char *name = es ? "cleave-slice-view-programs-es" : "cleave-slice-view-programs";
+  Programs *shared = g_object_get_data (display, name);
+
+  if (shared != NULL && glIsProgram (shared->image.program) && glIsProgram (shared->seg.program)
+      && glIsProgram (shared->outline.program))
+    {
+      self->programs = *shared;
+      self->own_programs = FALSE;
+      return TRUE;
+    }
+  if (!link_programs (&self->programs, es ? "#version 300 es\nprecision highp float;\nprecision highp int;\n"
+                                          : "#version 330 core\n", error))
+    {
+      delete_programs (&self->programs);
+      return FALSE;
+    }
+  self->own_programs = shared != NULL;
+  if (shared == NULL)
+    g_object_set_data_full (display, name, g_memdup2 (&self->programs, sizeof (Programs)), g_free);
   return TRUE;
 }
 
@@ -210,7 +402,6 @@ area_realize (GtkGLArea       *area,
 {
   static const float corners[] = { 0, 0, 1, 0, 0, 1, 1, 1 };
   g_autoptr(GError) error = NULL;
-  const char *header;
 
   gtk_gl_area_make_current (area);
   if (gtk_gl_area_get_error (area) != NULL)
@@ -219,13 +410,7 @@ area_realize (GtkGLArea       *area,
       return;
     }
 
-  if (gdk_gl_context_get_use_es (gtk_gl_area_get_context (area)))
-    header = "#version 300 es\nprecision highp float;\nprecision highp int;\n";
-  else
-    header = "#version 330 core\n";
-
-  if (!link_program (&self->image_program, header, CLEAVE_RESOURCE_PREFIX "/shaders/image.frag", &error)
-      || !link_program (&self->seg_program, header, CLEAVE_RESOURCE_PREFIX "/shaders/segmentation.frag", &error))
+  if (!get_programs (self, gtk_gl_area_get_context (area), &error))
     {
       gtk_gl_area_set_error (area, error);
       self->gl_failed = TRUE;
@@ -243,6 +428,21 @@ area_realize (GtkGLArea       *area,
 
   self->textures = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, tex_free);
   self->texture_bytes = 0;
+  self->picture_valid = FALSE;
+}
+
+static void
+delete_pictures (CleaveSliceView *self)
+{
+  if (self->picture_fbo[0])
+    {
+      glDeleteFramebuffers (2, self->picture_fbo);
+      glDeleteTextures (2, self->picture_texture);
+    }
+  memset (self->picture_fbo, 0, sizeof self->picture_fbo);
+  memset (self->picture_texture, 0, sizeof self->picture_texture);
+  self->picture_width = self->picture_height = 0;
+  self->picture_valid = FALSE;
 }
 
 static void
@@ -253,18 +453,23 @@ area_unrealize (GtkGLArea       *area,
   if (gtk_gl_area_get_error (area) == NULL)
     {
       g_clear_pointer (&self->textures, g_hash_table_unref);
+      delete_pictures (self);
       if (self->vbo)
         glDeleteBuffers (1, &self->vbo);
       if (self->vao)
         glDeleteVertexArrays (1, &self->vao);
-      if (self->image_program.program)
-        glDeleteProgram (self->image_program.program);
-      if (self->seg_program.program)
-        glDeleteProgram (self->seg_program.program);
+      if (self->own_programs)
+        delete_programs (&self->programs);
     }
+  /* Without a context, what it held is gone with it. */
   g_clear_pointer (&self->textures, g_hash_table_unref);
+  memset (self->picture_fbo, 0, sizeof self->picture_fbo);
+  memset (self->picture_texture, 0, sizeof self->picture_texture);
+  self->picture_width = self->picture_height = 0;
+  self->picture_valid = FALSE;
   self->vbo = self->vao = 0;
-  self->image_program.program = self->seg_program.program = 0;
+  memset (&self->programs, 0, sizeof self->programs);
+  self->own_programs = FALSE;
   self->texture_bytes = 0;
 }
 
@@ -291,11 +496,14 @@ choose_mip (CleaveSliceView        *self,
 
 typedef struct
 {
-  double  center_u, center_v, depth;
-  double  u0, u1, v0, v1;        /* visible, nm */
-  double  zoom;
-  int     width, height;         /* logical px */
+  double  center_u, center_v, depth;   /* the viewport's position, nm */
+  double  zoom;                         /* logical px per nm */
+  int     width, height;                /* logical px */
   int     scale_factor;
+  double  px_per_nm;                    /* physical px per nm */
+  int     pw, ph;                       /* physical px */
+  gint64  x0, y0;                       /* the picture's top-left, px from world 0 */
+  double  u0, u1, v0, v1;               /* what it shows, nm */
 } ViewGeometry;
 
 static void
@@ -312,10 +520,17 @@ view_geometry (CleaveSliceView *self,
   vg->center_u = pos[self->axes[0]];
   vg->center_v = pos[self->axes[1]];
   vg->depth = pos[self->axes[2]];
-  vg->u0 = vg->center_u - vg->width / 2.0 / vg->zoom;
-  vg->u1 = vg->center_u + vg->width / 2.0 / vg->zoom;
-  vg->v0 = vg->center_v - vg->height / 2.0 / vg->zoom;
-  vg->v1 = vg->center_v + vg->height / 2.0 / vg->zoom;
+  vg->px_per_nm = vg->zoom * vg->scale_factor;
+  vg->pw = vg->width * vg->scale_factor;
+  vg->ph = vg->height * vg->scale_factor;
+  /* The picture sits on a grid of pixels anchored at the world's origin,
+   * so a pan moves it by whole pixels and most of it can be copied. */
+  vg->x0 = (gint64) floor ((vg->center_u - vg->width / 2.0 / vg->zoom) * vg->px_per_nm + 0.5);
+  vg->y0 = (gint64) floor ((vg->center_v - vg->height / 2.0 / vg->zoom) * vg->px_per_nm + 0.5);
+  vg->u0 = vg->x0 / vg->px_per_nm;
+  vg->u1 = (vg->x0 + vg->pw) / vg->px_per_nm;
+  vg->v0 = vg->y0 / vg->px_per_nm;
+  vg->v1 = (vg->y0 + vg->ph) / vg->px_per_nm;
 }
 
 /* The chunks of @mip the plane shows: keys appended to @keys. */
@@ -375,10 +590,37 @@ visible_chunks (CleaveSliceView    *self,
   }
 }
 
+/* Whether two depths (nm) fall in the same voxel of every mip of both
+ * layers: then the plane cuts the same voxels. */
+static gboolean
+same_slice (CleaveSliceView *self,
+            double           a,
+            double           b)
+{
+  guint an = self->axes[2];
+
+  if (a == b)
+    return TRUE;
+  for (guint layer = 0; layer < 2; layer++)
+    {
+      const CleaveVolumeInfo *info = cleave_source_get_info (self->source, layer);
+
+      for (guint m = 0; info != NULL && m < info->scales->len; m++)
+        {
+          const CleaveScale *s = &g_array_index (info->scales, CleaveScale, m);
+
+          if (floor (a / s->resolution[an]) != floor (b / s->resolution[an]))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Upload ---------------------------------------------------------------- */
 
 gsize
 _cleave_slice_chunk_upload (CleaveSliceChunk *chunk,
+                            guint             seed,
                             GLuint           *texture,
                             GLuint           *palette_texture)
 {
@@ -400,33 +642,13 @@ _cleave_slice_chunk_upload (CleaveSliceChunk *chunk,
                     GL_RED, GL_UNSIGNED_BYTE, chunk->voxels);
       return bytes;
     }
-  else
-    {
-      guint rows = (chunk->n_labels + 255) / 256;
-      g_autofree guint32 *palette = g_new0 (guint32, (gsize) rows * 256 * 4);
 
-      glTexImage3D (GL_TEXTURE_3D, 0, chunk->wide ? GL_R32UI : GL_R16UI,
-                    chunk->size[0], chunk->size[1], chunk->size[2], 0,
-                    GL_RED_INTEGER, chunk->wide ? GL_UNSIGNED_INT : GL_UNSIGNED_SHORT, chunk->indices);
-      bytes *= chunk->wide ? 4 : 2;
-
-      /* The palette: supervoxel and root of each index, as uint32 halves. */
-      for (guint i = 0; i < chunk->n_labels; i++)
-        {
-          palette[4 * i + 0] = (guint32) chunk->svs[i];
-          palette[4 * i + 1] = (guint32) (chunk->svs[i] >> 32);
-          palette[4 * i + 2] = (guint32) chunk->roots[i];
-          palette[4 * i + 3] = (guint32) (chunk->roots[i] >> 32);
-        }
-      glGenTextures (1, palette_texture);
-      glBindTexture (GL_TEXTURE_2D, *palette_texture);
-      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
-      glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA32UI, 256, (GLsizei) rows, 0,
-                    GL_RGBA_INTEGER, GL_UNSIGNED_INT, palette);
-      return bytes + (gsize) rows * 256 * 16;
-    }
+  glTexImage3D (GL_TEXTURE_3D, 0, chunk->wide ? GL_R32UI : GL_R16UI,
+                chunk->size[0], chunk->size[1], chunk->size[2], 0,
+                GL_RED_INTEGER, chunk->wide ? GL_UNSIGNED_INT : GL_UNSIGNED_SHORT, chunk->indices);
+  bytes *= chunk->wide ? 4 : 2;
+  fill_palette (palette_texture, chunk->roots, chunk->n_labels, seed);
+  return bytes + (gsize) (chunk->n_labels + 255) / 256 * 256 * 16;
 }
 
 static Tex *
@@ -435,11 +657,72 @@ upload (CleaveSliceView  *self,
 {
   Tex *tex = g_new0 (Tex, 1);
 
+  tex->layer = chunk->layer;
   tex->mip = chunk->mip;
   memcpy (tex->size, chunk->size, sizeof tex->size);
   memcpy (tex->lo, chunk->lo, sizeof tex->lo);
   tex->empty = chunk->empty;
-  tex->bytes = 64 + _cleave_slice_chunk_upload (chunk, &tex->texture, &tex->palette);
+  tex->seed = cleave_viewport_get_color_seed (self->viewport);
+  tex->bytes = 64 + _cleave_slice_chunk_upload (chunk, tex->seed, &tex->texture, &tex->palette);
+  tex->epoch = chunk->epoch;
+  tex->serial = chunk->serial;
+  tex->voxel_serial = chunk->voxel_serial;
+  if (chunk->layer == CLEAVE_LAYER_SEGMENTATION && !chunk->empty)
+    {
+      tex->n_labels = chunk->n_labels;
+      tex->roots = g_memdup2 (chunk->roots, sizeof (guint64) * chunk->n_labels);
+      tex->bytes += sizeof (guint64) * chunk->n_labels;
+    }
+  self->content++;
+  return tex;
+}
+
+static void
+insert_tex (CleaveSliceView *self,
+            guint64          key,
+            Tex             *tex)
+{
+  self->texture_bytes += tex->bytes;
+  g_hash_table_replace (self->textures, g_memdup2 (&key, sizeof key), tex);
+}
+
+/* A segmentation texture made before the dataset last changed: brought up
+ * to date from the source's chunk when that is current, by a new palette
+ * when only the roots changed. Until then the old one is drawn. */
+static Tex *
+refresh_tex (CleaveSliceView *self,
+             guint64          key,
+             Tex             *tex,
+             gsize           *uploaded)
+{
+  g_autoptr(CleaveSliceChunk) chunk = cleave_source_lookup (self->source, key);
+
+  if (chunk == NULL || chunk->epoch == tex->epoch)
+    return tex;
+  if (chunk->serial == tex->serial)
+    tex->epoch = chunk->epoch;
+  else if (chunk->voxel_serial == tex->voxel_serial && !chunk->empty)
+    {
+      /* Same voxels, new roots: a palette of the same size. */
+      memcpy (tex->roots, chunk->roots, sizeof (guint64) * tex->n_labels);
+      tex->seed = cleave_viewport_get_color_seed (self->viewport);
+      fill_palette (&tex->palette, tex->roots, tex->n_labels, tex->seed);
+      tex->asked[0] = tex->asked[1] = 0;
+      tex->has[0] = tex->has[1] = FALSE;
+      tex->epoch = chunk->epoch;
+      tex->serial = chunk->serial;
+      self->content++;
+    }
+  else if (*uploaded < UPLOAD_BUDGET)
+    {
+      Tex *fresh = upload (self, chunk);
+
+      fresh->last_frame = tex->last_frame;
+      *uploaded += fresh->bytes;
+      self->texture_bytes -= tex->bytes;
+      insert_tex (self, key, fresh);
+      tex = fresh;
+    }
   return tex;
 }
 
@@ -468,6 +751,213 @@ evict_textures (CleaveSliceView *self)
 
 /* Rendering ------------------------------------------------------------- */
 
+/* Whether @tex's palette holds @root; @slot remembers one question. */
+static gboolean
+tex_has_root (Tex     *tex,
+              guint    slot,
+              guint64  root)
+{
+  if (root == 0 || tex->roots == NULL)
+    return FALSE;
+  if (tex->asked[slot] != root)
+    {
+      tex->asked[slot] = root;
+      tex->has[slot] = FALSE;
+      for (guint i = 1; i < tex->n_labels && !tex->has[slot]; i++)
+        tex->has[slot] = tex->roots[i] == root;
+    }
+  return tex->has[slot];
+}
+
+/* Whether a segmentation chunk drawn in the last frame holds @root. */
+static gboolean
+root_drawn (CleaveSliceView *self,
+            guint            slot,
+            guint64          root)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (root == 0 || self->textures == NULL)
+    return FALSE;
+  g_hash_table_iter_init (&iter, self->textures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Tex *tex = value;
+
+      if (tex->last_frame == self->frame && tex_has_root (tex, slot, root))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+choose_mips (CleaveSliceView    *self,
+             const ViewGeometry *vg,
+             guint               mips[2])
+{
+  const CleaveVolumeInfo *image_info = cleave_source_get_info (self->source, CLEAVE_LAYER_IMAGE);
+
+  mips[CLEAVE_LAYER_SEGMENTATION] = choose_mip (self, cleave_source_get_info (self->source, CLEAVE_LAYER_SEGMENTATION),
+                                                vg->px_per_nm);
+  mips[CLEAVE_LAYER_IMAGE] = image_info ? choose_mip (self, image_info, vg->px_per_nm) : 0;
+}
+
+/* The key of the picture the view would draw now, from the chunks drawn
+ * in the last frame (render has just marked this frame's). */
+static void
+picture_key (CleaveSliceView    *self,
+             const ViewGeometry *vg,
+             const guint         mips[2],
+             PictureKey         *key)
+{
+  guint64 hovered = cleave_viewport_get_hovered (self->viewport);
+  guint64 selected = cleave_viewport_get_selected (self->viewport);
+
+  memset (key, 0, sizeof *key);
+  key->width = vg->pw;
+  key->height = vg->ph;
+  key->px_per_nm = vg->px_per_nm;
+  key->x0 = vg->x0;
+  key->y0 = vg->y0;
+  key->depth = vg->depth;
+  memcpy (key->mips, mips, sizeof key->mips);
+  key->content = self->content;
+  key->show_segmentation = cleave_viewport_get_show_segmentation (self->viewport);
+  if (!key->show_segmentation)
+    return;
+  key->opacity = (float) cleave_viewport_get_opacity (self->viewport);
+  key->other_alpha = key->opacity;
+  if (cleave_viewport_get_dim_others (self->viewport) && selected != 0)
+    key->other_alpha *= DIM_FACTOR;
+  key->seed = cleave_viewport_get_color_seed (self->viewport);
+  key->hovered = root_drawn (self, 0, hovered) ? hovered : 0;
+  key->selected = root_drawn (self, 1, selected) ? selected : 0;
+}
+
+/* 0: the same picture; 1: the same moved by whole pixels; 2: another. */
+static int
+compare_keys (CleaveSliceView  *self,
+              const PictureKey *a,
+              const PictureKey *b)
+{
+  if (a->width != b->width || a->height != b->height || a->px_per_nm != b->px_per_nm
+      || !same_slice (self, a->depth, b->depth) || memcmp (a->mips, b->mips, sizeof a->mips) != 0
+      || a->show_segmentation != b->show_segmentation || a->opacity != b->opacity
+      || a->other_alpha != b->other_alpha || a->seed != b->seed || a->hovered != b->hovered
+      || a->selected != b->selected || a->content != b->content)
+    return 2;
+  if (a->x0 == b->x0 && a->y0 == b->y0)
+    return 0;
+  if (ABS (a->x0 - b->x0) >= a->width || ABS (a->y0 - b->y0) >= a->height)
+    return 2;
+  return 1;
+}
+
+/* The chunks of @layer to draw, coarse first, uploading what is ready
+ * (within the frame's budget); the missing and stale ones are appended to
+ * @request. */
+static void
+plan_layer (CleaveSliceView    *self,
+            const ViewGeometry *vg,
+            CleaveLayer         layer,
+            guint               target_mip,
+            GArray             *items,
+            GArray             *request,
+            gsize              *uploaded,
+            guint              *missing)
+{
+  const CleaveVolumeInfo *info = cleave_source_get_info (self->source, layer);
+  g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint epoch = cleave_source_get_epoch (self->source);
+  guint seed = cleave_viewport_get_color_seed (self->viewport);
+  guint64 hovered = cleave_viewport_get_hovered (self->viewport);
+  guint64 selected = cleave_viewport_get_selected (self->viewport);
+  guint layer_missing = 0;
+
+  if (info == NULL)
+    return;
+
+  /* The target mip's chunks go up first; if every one is there, coarser
+   * mips are not drawn at all (software GL pays for every pass). */
+  visible_chunks (self, vg, layer, target_mip, keys);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      guint64 key = g_array_index (keys, guint64, i);
+      Tex *tex = g_hash_table_lookup (self->textures, &key);
+
+      if (tex != NULL && layer == CLEAVE_LAYER_SEGMENTATION && tex->epoch != epoch)
+        {
+          tex = refresh_tex (self, key, tex, uploaded);
+          if (tex->epoch != epoch)
+            {
+              g_array_append_val (request, key);
+              (*missing)++;
+            }
+        }
+      if (tex == NULL && *uploaded < UPLOAD_BUDGET)
+        {
+          g_autoptr(CleaveSliceChunk) chunk = cleave_source_lookup (self->source, key);
+
+          if (chunk != NULL)
+            {
+              tex = upload (self, chunk);
+              *uploaded += tex->bytes;
+              insert_tex (self, key, tex);
+              if (layer == CLEAVE_LAYER_SEGMENTATION && tex->epoch != epoch)
+                {
+                  g_array_append_val (request, key);
+                  (*missing)++;
+                }
+            }
+        }
+      if (tex == NULL)
+        {
+          g_array_append_val (request, key);
+          (*missing)++;
+          layer_missing++;
+        }
+    }
+
+  /* Coarse mips first, where needed: they stand in where the finer chunks
+   * have not arrived yet, and the finer ones are drawn over them. */
+  for (int mip = layer_missing ? (int) info->scales->len - 1 : (int) target_mip; mip >= (int) target_mip; mip--)
+    {
+      if (layer_missing)
+        {
+          g_array_set_size (keys, 0);
+          visible_chunks (self, vg, layer, (guint) mip, keys);
+        }
+
+      for (guint i = 0; i < keys->len; i++)
+        {
+          Tex *tex = g_hash_table_lookup (self->textures, &g_array_index (keys, guint64, i));
+          DrawItem item = { tex, (guint) mip, &self->programs.image };
+
+          if (tex == NULL)
+            continue;
+          tex->last_frame = self->frame;
+          if (tex->empty)
+            continue;
+          if (layer == CLEAVE_LAYER_SEGMENTATION)
+            {
+              if (tex->seed != seed)
+                {
+                  /* Shuffled colours: the same roots, new colours. */
+                  tex->seed = seed;
+                  fill_palette (&tex->palette, tex->roots, tex->n_labels, seed);
+                  self->content++;
+                }
+              /* The outline costs four more lookups a pixel: only where
+               * the hovered or selected object is. */
+              item.program = tex_has_root (tex, 0, hovered) || tex_has_root (tex, 1, selected)
+                             ? &self->programs.outline : &self->programs.seg;
+            }
+          g_array_append_val (items, item);
+        }
+    }
+}
+
 static void
 plane_to_world_matrix (CleaveSliceView *self,
                        mat3             m)
@@ -479,23 +969,13 @@ plane_to_world_matrix (CleaveSliceView *self,
 }
 
 static void
-draw_layer (CleaveSliceView    *self,
-            const ViewGeometry *vg,
-            CleaveLayer         layer,
-            guint               target_mip,
-            mat4                mvp,
-            gsize              *uploaded,
-            guint              *missing)
+use_program (CleaveSliceView    *self,
+             Program            *p,
+             const ViewGeometry *vg,
+             const PictureKey   *key,
+             mat4                mvp)
 {
-  const CleaveVolumeInfo *info = cleave_source_get_info (self->source, layer);
-  Program *p = layer == CLEAVE_LAYER_IMAGE ? &self->image_program : &self->seg_program;
-  g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint64));
   mat3 p2w;
-  guint au = self->axes[0], av = self->axes[1];
-  guint layer_missing = 0;
-
-  if (info == NULL)
-    return;
 
   plane_to_world_matrix (self, p2w);
   glUseProgram (p->program);
@@ -503,116 +983,205 @@ draw_layer (CleaveSliceView    *self,
   glUniformMatrix3fv (p->plane_to_world, 1, GL_FALSE, (float *) p2w);
   glUniform1f (p->depth, (float) vg->depth);
   glUniform1i (p->sampler, 0);
+  if (p == &self->programs.image)
+    return;
 
-  if (layer == CLEAVE_LAYER_SEGMENTATION)
+  glUniform1i (p->palette, 1);
+  glUniform1f (p->opacity, key->opacity);
+  glUniform1f (p->other_alpha, key->other_alpha);
+  if (p == &self->programs.outline)
     {
       guint64 hovered = cleave_viewport_get_hovered (self->viewport);
       guint64 selected = cleave_viewport_get_selected (self->viewport);
       int step_u[3] = { 0 }, step_v[3] = { 0 };
 
-      step_u[au] = 1;
-      step_v[av] = 1;
-      glUniform1i (p->palette, 1);
+      step_u[self->axes[0]] = 1;
+      step_v[self->axes[1]] = 1;
       glUniform3iv (p->step_u, 1, step_u);
       glUniform3iv (p->step_v, 1, step_v);
       glUniform2ui (p->hovered, (guint32) hovered, (guint32) (hovered >> 32));
       glUniform2ui (p->selected, (guint32) selected, (guint32) (selected >> 32));
-      glUniform1ui (p->seed, cleave_viewport_get_color_seed (self->viewport));
-      glUniform1f (p->opacity, (float) cleave_viewport_get_opacity (self->viewport));
-      glUniform1i (p->dim_others, cleave_viewport_get_dim_others (self->viewport));
-    }
-
-  /* The target mip's chunks go up first; if every one is there, coarser
-   * mips are not drawn at all (software GL pays for every pass). */
-  g_array_set_size (keys, 0);
-  visible_chunks (self, vg, layer, target_mip, keys);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      guint64 key = g_array_index (keys, guint64, i);
-      Tex *tex = g_hash_table_lookup (self->textures, &key);
-
-      if (tex == NULL && *uploaded < UPLOAD_BUDGET)
-        {
-          g_autoptr(CleaveSliceChunk) chunk = cleave_source_lookup (self->source, key);
-
-          if (chunk != NULL)
-            {
-              tex = upload (self, chunk);
-              *uploaded += tex->bytes;
-              self->texture_bytes += tex->bytes;
-              g_hash_table_insert (self->textures, g_memdup2 (&key, sizeof key), tex);
-            }
-        }
-      if (tex == NULL)
-        {
-          (*missing)++;
-          layer_missing++;
-        }
-    }
-
-  /* Coarse mips first, where needed: they stand in where the finer chunks
-   * have not arrived yet, and the finer ones are drawn over them. */
-  for (int mip = layer_missing ? (int) info->scales->len - 1 : (int) target_mip; mip >= (int) target_mip; mip--)
-    {
-      const CleaveScale *s = &g_array_index (info->scales, CleaveScale, mip);
-
-      g_array_set_size (keys, 0);
-      visible_chunks (self, vg, layer, (guint) mip, keys);
-      glUniform3f (p->res, (float) s->resolution[0], (float) s->resolution[1], (float) s->resolution[2]);
-
-      for (guint i = 0; i < keys->len; i++)
-        {
-          guint64 key = g_array_index (keys, guint64, i);
-          Tex *tex = g_hash_table_lookup (self->textures, &key);
-
-          if (tex == NULL)
-            continue;
-          tex->last_frame = self->frame;
-          if (tex->empty)
-            continue;
-
-          glUniform4f (p->rect,
-                       (float) (tex->lo[au] * s->resolution[au]), (float) (tex->lo[av] * s->resolution[av]),
-                       (float) ((tex->lo[au] + tex->size[au]) * s->resolution[au]),
-                       (float) ((tex->lo[av] + tex->size[av]) * s->resolution[av]));
-          glUniform3i (p->chunk_lo, (int) tex->lo[0], (int) tex->lo[1], (int) tex->lo[2]);
-          glUniform3i (p->chunk_size, tex->size[0], tex->size[1], tex->size[2]);
-          glActiveTexture (GL_TEXTURE0);
-          glBindTexture (GL_TEXTURE_3D, tex->texture);
-          if (layer == CLEAVE_LAYER_SEGMENTATION)
-            {
-              glActiveTexture (GL_TEXTURE1);
-              glBindTexture (GL_TEXTURE_2D, tex->palette);
-            }
-          glDrawArrays (GL_TRIANGLE_STRIP, 0, 4);
-        }
     }
 }
 
+/* Draws @items (image first, then the segmentation over it) into the
+ * bound framebuffer; with @box (x, y, width, height in GL's pixels), only
+ * there, and only the chunks that reach it. */
 static void
-request_chunks (CleaveSliceView    *self,
-                const ViewGeometry *vg,
-                guint               image_mip,
-                guint               seg_mip)
+draw_items (CleaveSliceView    *self,
+            const ViewGeometry *vg,
+            const PictureKey   *key,
+            GArray             *items,
+            const int          *box)
 {
-  g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint au = self->axes[0], av = self->axes[1];
+  Program *current = NULL;
+  mat4 mvp;
 
-  if (cleave_viewport_get_show_segmentation (self->viewport))
-    visible_chunks (self, vg, CLEAVE_LAYER_SEGMENTATION, seg_mip, keys);
-  visible_chunks (self, vg, CLEAVE_LAYER_IMAGE, image_mip, keys);
-  /* Only what is not on the GPU yet. */
-  for (guint i = 0; i < keys->len;)
+  glm_ortho ((float) (vg->u0 - vg->center_u), (float) (vg->u1 - vg->center_u),
+             (float) (vg->v1 - vg->center_v), (float) (vg->v0 - vg->center_v), -1.0f, 1.0f, mvp);
+  /* Relative to the centre so float precision follows the view, not the dataset. */
+  glm_translate (mvp, (vec3) { (float) -vg->center_u, (float) -vg->center_v, 0.0f });
+
+  if (box != NULL)
     {
-      if (self->textures && g_hash_table_contains (self->textures, &g_array_index (keys, guint64, i)))
-        g_array_remove_index (keys, i);
-      else
-        i++;
+      glEnable (GL_SCISSOR_TEST);
+      glScissor (box[0], box[1], box[2], box[3]);
     }
+  glClearColor (0.118f, 0.118f, 0.118f, 1.0f);
+  glClear (GL_COLOR_BUFFER_BIT);
+  glBindVertexArray (self->vao);
+  glDisable (GL_DEPTH_TEST);
+  glDisable (GL_BLEND);
+  glBlendFunc (GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+  for (guint i = 0; i < items->len; i++)
+    {
+      DrawItem *item = &g_array_index (items, DrawItem, i);
+      Tex *tex = item->tex;
+      const CleaveScale *s = &g_array_index (cleave_source_get_info (self->source, tex->layer)->scales,
+                                             CleaveScale, item->mip);
+
+      if (box != NULL)
+        {
+          /* The chunk's rectangle in GL's pixels (rows up). */
+          double x0 = tex->lo[au] * s->resolution[au] * vg->px_per_nm - vg->x0;
+          double x1 = (tex->lo[au] + tex->size[au]) * s->resolution[au] * vg->px_per_nm - vg->x0;
+          double y1 = vg->ph - (tex->lo[av] * s->resolution[av] * vg->px_per_nm - vg->y0);
+          double y0 = vg->ph - ((tex->lo[av] + tex->size[av]) * s->resolution[av] * vg->px_per_nm - vg->y0);
+
+          if (x1 < box[0] || x0 > box[0] + box[2] || y1 < box[1] || y0 > box[1] + box[3])
+            continue;
+        }
+      if (item->program != current)
+        {
+          /* The image is opaque; the segmentation is premultiplied, over it. */
+          if (item->program == &self->programs.image)
+            glDisable (GL_BLEND);
+          else
+            glEnable (GL_BLEND);
+          current = item->program;
+          use_program (self, current, vg, key, mvp);
+        }
+      glUniform3f (current->res, (float) s->resolution[0], (float) s->resolution[1], (float) s->resolution[2]);
+      glUniform4f (current->rect,
+                   (float) (tex->lo[au] * s->resolution[au]), (float) (tex->lo[av] * s->resolution[av]),
+                   (float) ((tex->lo[au] + tex->size[au]) * s->resolution[au]),
+                   (float) ((tex->lo[av] + tex->size[av]) * s->resolution[av]));
+      glUniform3i (current->chunk_lo, (int) tex->lo[0], (int) tex->lo[1], (int) tex->lo[2]);
+      glUniform3i (current->chunk_size, tex->size[0], tex->size[1], tex->size[2]);
+      glActiveTexture (GL_TEXTURE0);
+      glBindTexture (GL_TEXTURE_3D, tex->texture);
+      if (tex->palette)
+        {
+          glActiveTexture (GL_TEXTURE1);
+          glBindTexture (GL_TEXTURE_2D, tex->palette);
+        }
+      glDrawArrays (GL_TRIANGLE_STRIP, 0, 4);
+    }
+  glDisable (GL_BLEND);
+  glDisable (GL_SCISSOR_TEST);
+  glBindVertexArray (0);
+  glUseProgram (0);
+}
+
+static void
+ensure_pictures (CleaveSliceView *self,
+                 int              width,
+                 int              height)
+{
+  GdkGLContext *context = gtk_gl_area_get_context (GTK_GL_AREA (self->area));
+  GLenum format = gdk_gl_context_get_use_es (context) ? GL_RGBA : GL_BGRA;
+
+  if (self->picture_width == width && self->picture_height == height)
+    return;
+  delete_pictures (self);
+  glGenFramebuffers (2, self->picture_fbo);
+  glGenTextures (2, self->picture_texture);
+  for (guint i = 0; i < 2; i++)
+    {
+      glBindTexture (GL_TEXTURE_2D, self->picture_texture[i]);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+      glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+      /* As GtkGLArea makes its own, so that copying one into the other
+       * is a plain copy. */
+      glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, format, GL_UNSIGNED_BYTE, NULL);
+      glBindFramebuffer (GL_FRAMEBUFFER, self->picture_fbo[i]);
+      glFramebufferTexture2D (GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, self->picture_texture[i], 0);
+    }
+  self->picture_width = width;
+  self->picture_height = height;
+  self->picture_valid = FALSE;
+}
+
+/* The new picture, in the spare buffer, from the last one moved by
+ * (dx, dy) px; the strips it uncovers are drawn. */
+static void
+scroll_picture (CleaveSliceView    *self,
+                const ViewGeometry *vg,
+                const PictureKey   *key,
+                GArray             *items,
+                gint64              dx,
+                gint64              dy)
+{
+  int w = vg->pw, h = vg->ph;
+  int sx0 = (int) MAX (0, dx), sx1 = (int) MIN (w, w + dx);
+  int sy0 = (int) MAX (0, -dy), sy1 = (int) MIN (h, h - dy);
+  guint next = 1 - self->picture;
+
+  /* GL rows go up, picture rows down: a view moved down by dy moves the
+   * picture up, so old row r lands on row r + dy. */
+  glBindFramebuffer (GL_READ_FRAMEBUFFER, self->picture_fbo[self->picture]);
+  glBindFramebuffer (GL_DRAW_FRAMEBUFFER, self->picture_fbo[next]);
+  glBlitFramebuffer (sx0, sy0, sx1, sy1, (int) (sx0 - dx), (int) (sy0 + dy), (int) (sx1 - dx), (int) (sy1 + dy),
+                     GL_COLOR_BUFFER_BIT, GL_NEAREST);
+  glBindFramebuffer (GL_FRAMEBUFFER, self->picture_fbo[next]);
+  if (dx != 0)
+    {
+      int box[4] = { dx > 0 ? (int) (w - dx) : 0, 0, (int) ABS (dx), h };
+
+      draw_items (self, vg, key, items, box);
+    }
+  if (dy != 0)
+    {
+      int box[4] = { 0, dy > 0 ? 0 : (int) (h + dy), w, (int) ABS (dy) };
+
+      draw_items (self, vg, key, items, box);
+    }
+  self->picture = next;
+}
+
+static void
+request_chunks (CleaveSliceView *self,
+                GArray          *keys)
+{
   cleave_source_request (self->source, self->client, (guint64 *) (gpointer) keys->data, keys->len);
   g_array_set_size (self->waiting, 0);
   g_array_append_vals (self->waiting, keys->data, keys->len);
 }
 
+/* What the view will draw, asked for before it draws: a new source starts
+ * loading in the frame it is set, not once each view has drawn. */
+static void
+request_visible (CleaveSliceView *self)
+{
+  g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+  ViewGeometry vg;
+  guint mips[2];
+
+  if (gtk_widget_get_width (GTK_WIDGET (self)) <= 0 || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  view_geometry (self, &vg);
+  choose_mips (self, &vg, mips);
+  visible_chunks (self, &vg, CLEAVE_LAYER_IMAGE, mips[CLEAVE_LAYER_IMAGE], keys);
+  if (cleave_viewport_get_show_segmentation (self->viewport))
+    visible_chunks (self, &vg, CLEAVE_LAYER_SEGMENTATION, mips[CLEAVE_LAYER_SEGMENTATION], keys);
+  request_chunks (self, keys);
+}
+
+/* The badges: plane and slice, and the mip the view draws at. Set when
+ * the viewport changes rather than after a frame, so a frame never brings
+ * another one for its labels. */
 static void
 update_labels (CleaveSliceView *self)
 {
@@ -620,14 +1189,18 @@ update_labels (CleaveSliceView *self)
   g_autofree char *info = NULL;
   double pos[3], res[3];
   guint an = self->axes[2];
+  ViewGeometry vg;
+  guint mips[2];
 
   if (self->source == NULL)
     return;
+  view_geometry (self, &vg);
+  choose_mips (self, &vg, mips);
   cleave_viewport_get_position (self->viewport, pos);
   cleave_source_get_resolution (self->source, 0, res);
   plane = g_strdup_printf ("%s  %c %" G_GINT64_FORMAT, plane_names[self->plane], axis_names[an],
                            (gint64) floor (pos[an] / res[an]));
-  info = g_strdup_printf ("mip %u", self->mip);
+  info = g_strdup_printf ("mip %u", mips[CLEAVE_LAYER_SEGMENTATION]);
   gtk_label_set_label (GTK_LABEL (self->plane_label), plane);
   gtk_label_set_label (GTK_LABEL (self->info_label), info);
 }
@@ -640,68 +1213,82 @@ after_frame (gpointer user_data)
 
   self->labels_idle = 0;
   self->first_complete = FALSE;
+  self->frame_cost = g_get_monotonic_time () - self->render_start;
+  if (self->render_again)
+    {
+      self->render_again = FALSE;
+      gtk_gl_area_queue_render (GTK_GL_AREA (self->area));
+    }
   update_labels (self);
   g_signal_emit (self, signals[FRAME], 0, first_complete);
   return G_SOURCE_REMOVE;
 }
 
+/* A frame: what is ready goes up, the picture is drawn again only when
+ * something in it changed (moved by whole pixels, only the strips a pan
+ * uncovers), and the picture is copied into the area. */
 static gboolean
 area_render (GtkGLArea       *area,
              GdkGLContext    *context,
              CleaveSliceView *self)
 {
   ViewGeometry vg;
-  mat4 mvp;
-  guint image_mip = 0, seg_mip = 0, missing = 0;
+  PictureKey key;
+  guint mips[2], missing = 0;
   gsize uploaded = 0;
-  const CleaveVolumeInfo *image_info;
   gboolean was_complete = self->complete;
-  gint64 render_start = g_get_monotonic_time ();
+  g_autoptr(GArray) items = NULL;
+  g_autoptr(GArray) request = NULL;
+  GLint area_fbo = 0;
+  int change;
 
-  /* The window's background in the dark scheme, so the view's margin blends in. */
-  glClearColor (0.118f, 0.118f, 0.118f, 1.0f);
-  glClear (GL_COLOR_BUFFER_BIT);
   if (self->source == NULL || self->gl_failed)
-    return TRUE;
+    {
+      /* The window's background in the dark scheme, so the view's margin blends in. */
+      glClearColor (0.118f, 0.118f, 0.118f, 1.0f);
+      glClear (GL_COLOR_BUFFER_BIT);
+      return TRUE;
+    }
 
+  self->render_start = g_get_monotonic_time ();
+  glGetIntegerv (GL_FRAMEBUFFER_BINDING, &area_fbo);
   self->frame++;
   view_geometry (self, &vg);
-  glm_ortho ((float) (vg.u0 - vg.center_u), (float) (vg.u1 - vg.center_u),
-             (float) (vg.v1 - vg.center_v), (float) (vg.v0 - vg.center_v), -1.0f, 1.0f, mvp);
-  /* Relative to the centre so float precision follows the view, not the dataset. */
-  glm_translate (mvp, (vec3) { (float) -vg.center_u, (float) -vg.center_v, 0.0f });
+  choose_mips (self, &vg, mips);
+  self->mip = mips[CLEAVE_LAYER_SEGMENTATION];
 
-  seg_mip = choose_mip (self, cleave_source_get_info (self->source, CLEAVE_LAYER_SEGMENTATION),
-                        vg.zoom * vg.scale_factor);
-  image_info = cleave_source_get_info (self->source, CLEAVE_LAYER_IMAGE);
-  if (image_info)
-    image_mip = choose_mip (self, image_info, vg.zoom * vg.scale_factor);
-  self->mip = seg_mip;
-
-  request_chunks (self, &vg, image_mip, seg_mip);
-
-  glBindVertexArray (self->vao);
-  glDisable (GL_DEPTH_TEST);
-  glDisable (GL_BLEND);
-  draw_layer (self, &vg, CLEAVE_LAYER_IMAGE, image_mip, mvp, &uploaded, &missing);
+  items = g_array_new (FALSE, FALSE, sizeof (DrawItem));
+  request = g_array_new (FALSE, FALSE, sizeof (guint64));
+  plan_layer (self, &vg, CLEAVE_LAYER_IMAGE, mips[CLEAVE_LAYER_IMAGE], items, request, &uploaded, &missing);
   if (cleave_viewport_get_show_segmentation (self->viewport))
+    plan_layer (self, &vg, CLEAVE_LAYER_SEGMENTATION, mips[CLEAVE_LAYER_SEGMENTATION], items, request,
+                &uploaded, &missing);
+  request_chunks (self, request);
+
+  picture_key (self, &vg, mips, &key);
+  ensure_pictures (self, vg.pw, vg.ph);
+  change = self->picture_valid ? compare_keys (self, &self->picture_key, &key) : 2;
+  glViewport (0, 0, vg.pw, vg.ph);
+  if (change == 1)
+    scroll_picture (self, &vg, &key, items, key.x0 - self->picture_key.x0, key.y0 - self->picture_key.y0);
+  else if (change == 2)
     {
-      glEnable (GL_BLEND);
-      glBlendFunc (GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
-      draw_layer (self, &vg, CLEAVE_LAYER_SEGMENTATION, seg_mip, mvp, &uploaded, &missing);
-      glDisable (GL_BLEND);
+      glBindFramebuffer (GL_FRAMEBUFFER, self->picture_fbo[self->picture]);
+      draw_items (self, &vg, &key, items, NULL);
     }
-  glBindVertexArray (0);
-  glUseProgram (0);
+  self->picture_key = key;
+  self->picture_valid = TRUE;
+
+  glBindFramebuffer (GL_READ_FRAMEBUFFER, self->picture_fbo[self->picture]);
+  glBindFramebuffer (GL_DRAW_FRAMEBUFFER, (GLuint) area_fbo);
+  glBlitFramebuffer (0, 0, vg.pw, vg.ph, 0, 0, vg.pw, vg.ph, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+  glBindFramebuffer (GL_FRAMEBUFFER, (GLuint) area_fbo);
 
   evict_textures (self);
-  g_debug ("%s frame %u: mip %u, %u chunks missing, %.1f MB uploaded, %.1f ms",
-           plane_names[self->plane], self->frame, seg_mip, missing, uploaded / 1e6,
-           (g_get_monotonic_time () - render_start) / 1000.0);
   self->complete = missing == 0;
-  /* What the budget held back goes up next frame. */
-  if (uploaded >= UPLOAD_BUDGET)
-    gtk_widget_queue_draw (self->area);
+  /* What the budget held back goes up next frame (asked for after this
+   * one: the area forgets a request made while it renders). */
+  self->render_again = uploaded >= UPLOAD_BUDGET;
 
   /* Labels change size, and listeners may change more: not in the
    * middle of a paint. */
@@ -721,9 +1308,10 @@ cleave_slice_view_point_to_world (CleaveSliceView *self,
 {
   ViewGeometry vg;
 
+  /* Where the picture has it, on its grid of pixels. */
   view_geometry (self, &vg);
-  world[self->axes[0]] = vg.center_u + (x - vg.width / 2.0) / vg.zoom;
-  world[self->axes[1]] = vg.center_v + (y - vg.height / 2.0) / vg.zoom;
+  world[self->axes[0]] = vg.u0 + x / vg.zoom;
+  world[self->axes[1]] = vg.v0 + y / vg.zoom;
   world[self->axes[2]] = vg.depth;
 }
 
@@ -887,10 +1475,26 @@ static void
 viewport_changed (CleaveViewport  *viewport,
                   CleaveSliceView *self)
 {
-  /* Whatever changed, the last frame no longer shows it. */
+  ViewGeometry vg;
+  PictureKey key;
+  guint mips[2];
+
+  if (self->source == NULL)
+    return;
+  update_labels (self);
+  /* Most changes change every view, but not all: a slice step within one
+   * voxel of this plane's mips, an object hovered that this view does not
+   * show. Then there is nothing to draw. */
+  if (self->picture_valid && self->complete && gtk_widget_get_realized (self->area))
+    {
+      view_geometry (self, &vg);
+      choose_mips (self, &vg, mips);
+      picture_key (self, &vg, mips, &key);
+      if (compare_keys (self, &self->picture_key, &key) == 0)
+        return;
+    }
   self->complete = FALSE;
   gtk_gl_area_queue_render (GTK_GL_AREA (self->area));
-  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -904,12 +1508,14 @@ partial_render (gpointer user_data)
 }
 
 /* While chunks stream in, a frame is drawn when all the view waits for is
- * there, or every PARTIAL_INTERVAL_MS to show progress: each frame costs
- * (with software GL, a lot), and draws CPU from the decoding. */
+ * there, or now and then to show progress: every PARTIAL_INTERVAL_MS, or
+ * every PARTIAL_FRAMES times what a frame costs when that is longer (with
+ * software GL, frames are dear and draw CPU from the decoding). */
 static void
 chunks_ready (CleaveSource    *source,
               CleaveSliceView *self)
 {
+  guint epoch = cleave_source_get_epoch (source);
   gboolean all = TRUE;
 
   if (self->complete || !gtk_widget_get_mapped (GTK_WIDGET (self)))
@@ -918,7 +1524,7 @@ chunks_ready (CleaveSource    *source,
     {
       g_autoptr(CleaveSliceChunk) chunk = cleave_source_lookup (source, g_array_index (self->waiting, guint64, i));
 
-      all = chunk != NULL;
+      all = chunk != NULL && (chunk->layer == CLEAVE_LAYER_IMAGE || chunk->epoch == epoch);
     }
   if (all)
     {
@@ -926,7 +1532,19 @@ chunks_ready (CleaveSource    *source,
       gtk_gl_area_queue_render (GTK_GL_AREA (self->area));
     }
   else if (self->partial_timeout == 0)
-    self->partial_timeout = g_timeout_add (PARTIAL_INTERVAL_MS, partial_render, self);
+    self->partial_timeout = g_timeout_add (MAX (PARTIAL_INTERVAL_MS, PARTIAL_FRAMES * self->frame_cost / 1000),
+                                           partial_render, self);
+}
+
+/* Another process changed the dataset: the segmentation drawn is stale.
+ * The next frame asks for it again and keeps drawing it until the new
+ * chunks are there. */
+static void
+data_changed (CleaveSource    *source,
+              CleaveSliceView *self)
+{
+  self->complete = FALSE;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self->area));
 }
 
 void
@@ -940,6 +1558,7 @@ cleave_slice_view_set_source (CleaveSliceView *self,
   if (self->source != NULL)
     {
       g_clear_signal_handler (&self->chunks_ready_id, self->source);
+      g_clear_signal_handler (&self->data_changed_id, self->source);
       cleave_source_remove_client (self->source, self->client);
       g_clear_object (&self->source);
     }
@@ -949,15 +1568,23 @@ cleave_slice_view_set_source (CleaveSliceView *self,
       g_hash_table_remove_all (self->textures);
       self->texture_bytes = 0;
     }
+  self->content++;
+  self->picture_valid = FALSE;
   self->complete = FALSE;
   if (source != NULL)
     {
       self->source = g_object_ref (source);
       self->client = cleave_source_add_client (source);
       self->chunks_ready_id = g_signal_connect (source, "chunks-ready", G_CALLBACK (chunks_ready), self);
+      self->data_changed_id = g_signal_connect (source, "data-changed", G_CALLBACK (data_changed), self);
     }
   gtk_widget_set_visible (self->plane_label, source != NULL);
   gtk_widget_set_visible (self->info_label, source != NULL);
+  if (source != NULL)
+    {
+      update_labels (self);
+      request_visible (self);
+    }
   gtk_gl_area_queue_render (GTK_GL_AREA (self->area));
 }
 
@@ -996,6 +1623,51 @@ guint
 cleave_slice_view_get_n_frames (CleaveSliceView *self)
 {
   return self->frame;
+}
+
+gboolean
+cleave_slice_view_get_drawn_root (CleaveSliceView *self,
+                                  const double     world[3],
+                                  guint64         *root)
+{
+  const CleaveVolumeInfo *info;
+  const CleaveScale *s;
+  g_autoptr(CleaveSliceChunk) chunk = NULL;
+  gint64 v[3], g[3];
+  guint64 key;
+  gsize index;
+  Tex *tex;
+
+  g_return_val_if_fail (CLEAVE_IS_SLICE_VIEW (self), FALSE);
+
+  *root = 0;
+  if (self->source == NULL || self->textures == NULL || self->frame == 0)
+    return FALSE;
+  info = cleave_source_get_info (self->source, CLEAVE_LAYER_SEGMENTATION);
+  s = &g_array_index (info->scales, CleaveScale, self->mip);
+  for (guint d = 0; d < 3; d++)
+    {
+      v[d] = (gint64) floor (world[d] / s->resolution[d]);
+      if (v[d] < s->voxel_offset[d] || v[d] >= s->voxel_offset[d] + s->size[d])
+        return FALSE;
+      g[d] = (v[d] - s->voxel_offset[d]) / s->chunk[d];
+    }
+  key = cleave_slice_chunk_key (CLEAVE_LAYER_SEGMENTATION, self->mip, g);
+  tex = g_hash_table_lookup (self->textures, &key);
+  if (tex == NULL || tex->last_frame != self->frame)
+    return FALSE;
+  if (tex->empty)
+    return TRUE;
+  /* The texture's indices are the source's chunk's, if it still has it. */
+  chunk = cleave_source_lookup (self->source, key);
+  if (chunk == NULL || chunk->voxel_serial != tex->voxel_serial)
+    return FALSE;
+  index = (gsize) (v[0] - chunk->lo[0])
+          + (gsize) chunk->size[0] * ((gsize) (v[1] - chunk->lo[1])
+                                      + (gsize) chunk->size[1] * (gsize) (v[2] - chunk->lo[2]));
+  index = chunk->wide ? ((guint32 *) chunk->indices)[index] : ((guint16 *) chunk->indices)[index];
+  *root = tex->roots[index];
+  return TRUE;
 }
 
 /* The crosshair: where the other two planes cut this one. */

@@ -44,6 +44,11 @@ guint         cleave_slice_view_get_mip        (CleaveSliceView *self);
 /* Whether the last frame drew every chunk it needed at its mip. */
 gboolean      cleave_slice_view_is_complete    (CleaveSliceView *self);
 guint         cleave_slice_view_get_n_frames   (CleaveSliceView *self);
+/* The root the last frame drew at @world (nm) on this plane: FALSE where it
+ * drew no segmentation, or no longer knows (0 is background). */
+gboolean      cleave_slice_view_get_drawn_root (CleaveSliceView *self,
+                                                const double     world[3],
+                                                guint64         *root);
 /* The world position (nm) under widget point (@x, @y). */
 void          cleave_slice_view_point_to_world (CleaveSliceView *self,
                                                 double           x,

@@ -8,6 +8,7 @@
 
 #include "cleave-source.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "cleave-dataset.h"
@@ -16,6 +17,17 @@
 #define MAX_CLIENTS 32
 /* Decoded chunks kept ready for upload, beyond the core's own cache. */
 #define DEFAULT_READY_BYTES (384u << 20)
+/* How often to look for other processes' edits. */
+#define CHECK_INTERVAL_MS 1000
+
+/* What a file looked like, to tell when another process wrote it. */
+typedef struct
+{
+  gboolean exists;
+  guint64  inode;
+  gint64   size;
+  gint64   mtime_ns;
+} FileStamp;
 
 struct _CleaveSource
 {
@@ -26,6 +38,12 @@ struct _CleaveSource
   CleaveDataset  *dataset;
   CleaveVolume   *layers[2];
   guint64         generation;
+
+  /* Watching for other writers (main thread). */
+  guint           check_id;
+  gboolean        checking;
+  gboolean        check_again;
+  FileStamp       graph_files[2];
 
   /* SQLite connections are not shared between threads at once. */
   GMutex          graph_lock;
@@ -45,16 +63,30 @@ struct _CleaveSource
   guint32         clients;
   gboolean        notify_pending;
   gboolean        disposed;
+  guint           epoch;        /* written on the main thread */
+  guint64         last_serial;
 };
 
 G_DEFINE_FINAL_TYPE (CleaveSource, cleave_source, G_TYPE_OBJECT)
 
 enum {
+  PROP_0,
+  PROP_GENERATION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
   CHUNKS_READY,
+  DATA_CHANGED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
+
+/* The graph's files: with WAL, a commit by anyone changes one of them. */
+static const char *graph_files[2] = { "graph.sqlite", "graph.sqlite-wal" };
 
 /* Held beside each ready chunk: its LRU link. */
 typedef struct
@@ -202,41 +234,50 @@ fill_segmentation (CleaveSource     *self,
                    GError          **error)
 {
   gsize n = (gsize) chunk->size[0] * chunk->size[1] * chunk->size[2];
-  g_autofree guint32 *index = g_new (guint32, n);
+  guint16 *narrow = g_new (guint16, n);
+  guint32 *wide = NULL;
   LabelTable t;
   guint64 prev = 0;
   guint32 prev_index = 0;
+  gsize i;
 
+  /* One pass, into uint16 indices; a chunk with more labels than that
+   * (rare) starts over in uint32 where it ran out. */
   label_table_init (&t);
-  for (gsize i = 0; i < n; i++)
+  for (i = 0; i < n; i++)
     {
       if (voxels[i] != prev)
         {
           prev = voxels[i];
           prev_index = label_table_index (&t, prev);
+          if (prev_index > G_MAXUINT16)
+            break;
         }
-      index[i] = prev_index;
+      narrow[i] = (guint16) prev_index;
+    }
+  if (i < n)
+    {
+      wide = g_new (guint32, n);
+      for (gsize j = 0; j < i; j++)
+        wide[j] = narrow[j];
+      g_clear_pointer (&narrow, g_free);
+      for (; i < n; i++)
+        {
+          if (voxels[i] != prev)
+            {
+              prev = voxels[i];
+              prev_index = label_table_index (&t, prev);
+            }
+          wide[i] = prev_index;
+        }
     }
 
   chunk->n_labels = t.svs->len;
   chunk->svs = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.svs), FALSE);
   label_table_clear (&t);
-
-  if (chunk->n_labels <= 65536)
-    {
-      guint16 *narrow = g_new (guint16, n);
-
-      for (gsize i = 0; i < n; i++)
-        narrow[i] = (guint16) index[i];
-      chunk->indices = narrow;
-      chunk->bytes += n * 2;
-    }
-  else
-    {
-      chunk->indices = g_steal_pointer (&index);
-      chunk->wide = TRUE;
-      chunk->bytes += n * 4;
-    }
+  chunk->wide = wide != NULL;
+  chunk->indices = wide != NULL ? (gpointer) wide : (gpointer) narrow;
+  chunk->bytes += n * (wide != NULL ? 4 : 2);
 
   chunk->roots = g_new (guint64, chunk->n_labels);
   chunk->bytes += (gsize) chunk->n_labels * 16;
@@ -364,6 +405,59 @@ evict_locked (CleaveSource *self)
     }
 }
 
+/* Whether two readings of one chunk hold the same voxels (and so the same
+ * palette indices). */
+static gboolean
+same_voxels (const CleaveSliceChunk *a,
+             const CleaveSliceChunk *b)
+{
+  gsize n = (gsize) a->size[0] * a->size[1] * a->size[2];
+
+  if (a->empty || b->empty)
+    return a->empty && b->empty;
+  if (memcmp (a->size, b->size, sizeof a->size) != 0 || a->wide != b->wide || a->n_labels != b->n_labels)
+    return FALSE;
+  if (a->layer == CLEAVE_LAYER_IMAGE)
+    return memcmp (a->voxels, b->voxels, n) == 0;
+  return memcmp (a->svs, b->svs, sizeof (guint64) * a->n_labels) == 0
+         && memcmp (a->indices, b->indices, n * (a->wide ? 4 : 2)) == 0;
+}
+
+/* Puts @chunk in the ready table, unless what is there is as new. A
+ * chunk made again keeps the serials of the one it replaces where its
+ * content is the same, so views upload nothing for it. */
+static void
+make_ready_locked (CleaveSource     *self,
+                   CleaveSliceChunk *chunk)
+{
+  CleaveSliceChunk *old = g_hash_table_lookup (self->ready, &chunk->key);
+
+  if (old != NULL && (gint) (old->epoch - chunk->epoch) >= 0)
+    return;
+  if (old != NULL && same_voxels (old, chunk))
+    {
+      chunk->voxel_serial = old->voxel_serial;
+      chunk->serial = old->empty || chunk->layer == CLEAVE_LAYER_IMAGE
+                      || memcmp (old->roots, chunk->roots, sizeof (guint64) * chunk->n_labels) == 0
+                      ? old->serial : ++self->last_serial;
+    }
+  else
+    {
+      chunk->voxel_serial = ++self->last_serial;
+      chunk->serial = ++self->last_serial;
+    }
+  if (old != NULL)
+    {
+      g_queue_unlink (&self->lru, &((ChunkBox *) old)->link);
+      self->ready_bytes -= old->bytes;
+      g_hash_table_remove (self->ready, &chunk->key);
+    }
+  g_hash_table_insert (self->ready, &chunk->key, cleave_slice_chunk_ref (chunk));
+  g_queue_push_tail_link (&self->lru, &((ChunkBox *) chunk)->link);
+  self->ready_bytes += chunk->bytes;
+  evict_locked (self);
+}
+
 static void
 job_run (gpointer data,
          gpointer user_data)
@@ -377,6 +471,7 @@ job_run (gpointer data,
   gint64 g[3] = { (gint64) ((key >> 38) & 0x7ffff), (gint64) ((key >> 19) & 0x7ffff),
                   (gint64) (key & 0x7ffff) };
   gboolean wanted;
+  guint epoch;
 
   g_free (data);
 
@@ -384,17 +479,13 @@ job_run (gpointer data,
   wanted = !self->disposed && g_hash_table_contains (self->wanted, &key);
   if (!wanted)
     g_hash_table_remove (self->queued, &key);
+  /* Read before the data: a change seen after this makes the chunk stale. */
+  epoch = self->epoch;
   g_mutex_unlock (&self->lock);
   if (!wanted)
     return;
 
-  {
-    gint64 t0 = g_get_monotonic_time ();
-
-    chunk = cleave_source_load_chunk (self, layer, mip, g, &error);
-    g_debug ("chunk %d mip %u %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT " in %.1f ms",
-             layer, mip, g[0], g[1], g[2], (g_get_monotonic_time () - t0) / 1000.0);
-  }
+  chunk = cleave_source_load_chunk (self, layer, mip, g, &error);
   if (chunk == NULL)
     {
       g_warning ("cannot load %s chunk %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
@@ -408,18 +499,11 @@ job_run (gpointer data,
       chunk->empty = TRUE;
       chunk->bytes = sizeof (ChunkBox);
     }
+  chunk->epoch = epoch;
 
   g_mutex_lock (&self->lock);
   g_hash_table_remove (self->queued, &key);
-  if (!g_hash_table_contains (self->ready, &key))
-    {
-      ChunkBox *box = (ChunkBox *) chunk;
-
-      g_hash_table_insert (self->ready, &chunk->key, cleave_slice_chunk_ref (chunk));
-      g_queue_push_tail_link (&self->lru, &box->link);
-      self->ready_bytes += chunk->bytes;
-      evict_locked (self);
-    }
+  make_ready_locked (self, chunk);
   if (!self->notify_pending && !self->disposed)
     {
       self->notify_pending = TRUE;
@@ -430,6 +514,140 @@ job_run (gpointer data,
   cleave_slice_chunk_unref (chunk);
 }
 
+/* Watching for other writers -------------------------------------------- */
+
+static void
+stamp_file (const char *path,
+            FileStamp  *stamp)
+{
+  GStatBuf st;
+
+  memset (stamp, 0, sizeof *stamp);
+  if (g_stat (path, &st) != 0)
+    return;
+  stamp->exists = TRUE;
+  stamp->inode = st.st_ino;
+  stamp->size = st.st_size;
+  stamp->mtime_ns = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+}
+
+static void
+stamp_graph (const char *dataset_dir,
+             FileStamp   stamps[2])
+{
+  for (guint i = 0; i < G_N_ELEMENTS (graph_files); i++)
+    {
+      g_autofree char *path = g_build_filename (dataset_dir, graph_files[i], NULL);
+
+      stamp_file (path, &stamps[i]);
+    }
+}
+
+typedef struct
+{
+  guint64   generation;
+  FileStamp graph_files[2];
+} CheckResult;
+
+/* The newest manifest (which other processes' reads then see too) and
+ * the graph's files. A few hundred bytes read, two stats. */
+static void
+check_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  CleaveSource *self = source_object;
+  CleaveOcdbt *store = cleave_volume_get_store (self->layers[CLEAVE_LAYER_SEGMENTATION]);
+  CheckResult *result = g_new0 (CheckResult, 1);
+  GError *error = NULL;
+
+  stamp_graph (self->path, result->graph_files);
+  if (!cleave_ocdbt_refresh (store, &error))
+    {
+      g_free (result);
+      g_task_return_error (task, error);
+      return;
+    }
+  result->generation = cleave_ocdbt_get_version (store).generation;
+  g_task_return_pointer (task, result, g_free);
+}
+
+static void check_start (CleaveSource *self);
+
+static void
+check_done (GObject      *object,
+            GAsyncResult *res,
+            gpointer      user_data)
+{
+  CleaveSource *self = CLEAVE_SOURCE (object);
+  g_autoptr(GError) error = NULL;
+  g_autofree CheckResult *result = g_task_propagate_pointer (G_TASK (res), &error);
+  gboolean new_generation;
+
+  self->checking = FALSE;
+  if (result == NULL)
+    {
+      /* A writer between two files, most likely: next time. */
+      g_debug ("%s: %s", self->path, error->message);
+      return;
+    }
+  if (self->disposed)
+    return;
+
+  new_generation = result->generation != self->generation;
+  if (new_generation || memcmp (result->graph_files, self->graph_files, sizeof self->graph_files) != 0)
+    {
+      memcpy (self->graph_files, result->graph_files, sizeof self->graph_files);
+      g_mutex_lock (&self->lock);
+      self->epoch++;
+      g_mutex_unlock (&self->lock);
+      if (new_generation)
+        {
+          self->generation = result->generation;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GENERATION]);
+        }
+      g_signal_emit (self, signals[DATA_CHANGED], 0);
+    }
+  if (self->check_again)
+    check_start (self);
+}
+
+static void
+check_start (CleaveSource *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->checking)
+    {
+      self->check_again = TRUE;
+      return;
+    }
+  self->checking = TRUE;
+  self->check_again = FALSE;
+  task = g_task_new (self, NULL, check_done, NULL);
+  g_task_set_source_tag (task, check_start);
+  g_task_run_in_thread (task, check_thread);
+}
+
+static gboolean
+check_timeout (gpointer user_data)
+{
+  CleaveSource *self = user_data;
+
+  if (!self->checking)
+    check_start (self);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+cleave_source_check_changes (CleaveSource *self)
+{
+  g_return_if_fail (CLEAVE_IS_SOURCE (self));
+
+  check_start (self);
+}
+
 static void
 cleave_source_dispose (GObject *object)
 {
@@ -438,6 +656,14 @@ cleave_source_dispose (GObject *object)
   g_mutex_lock (&self->lock);
   self->disposed = TRUE;
   g_mutex_unlock (&self->lock);
+  if (self->check_id != 0)
+    {
+      GSource *source = g_main_context_find_source_by_id (self->context, self->check_id);
+
+      if (source != NULL)
+        g_source_destroy (source);
+      self->check_id = 0;
+    }
   if (self->pool != NULL)
     {
       g_thread_pool_free (self->pool, TRUE, TRUE);
@@ -469,15 +695,44 @@ cleave_source_finalize (GObject *object)
 }
 
 static void
+cleave_source_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  CleaveSource *self = CLEAVE_SOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_GENERATION:
+      g_value_set_uint64 (value, self->generation);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 cleave_source_class_init (CleaveSourceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = cleave_source_dispose;
   object_class->finalize = cleave_source_finalize;
+  object_class->get_property = cleave_source_get_property;
+
+  properties[PROP_GENERATION] =
+    g_param_spec_uint64 ("generation", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Emitted on the main thread after one or more chunks became ready. */
   signals[CHUNKS_READY] = g_signal_new ("chunks-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* Emitted on the main thread when the dataset changed on disk (the
+   * epoch went up): what was drawn may be stale. */
+  signals[DATA_CHANGED] = g_signal_new ("data-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
@@ -527,6 +782,8 @@ cleave_source_open (const char  *path,
         }
       g_debug ("%s: %s", path, graph_error->message);
     }
+  /* After opening: opening may make the WAL file. */
+  stamp_graph (self->path, self->graph_files);
 
   self->context = g_main_context_ref_thread_default ();
   threads = CLAMP (g_get_num_processors (), 2, 8);
@@ -598,6 +855,12 @@ cleave_source_get_generation (CleaveSource *self)
   return self->generation;
 }
 
+guint
+cleave_source_get_epoch (CleaveSource *self)
+{
+  return self->epoch;
+}
+
 gboolean
 cleave_source_has_graph (CleaveSource *self)
 {
@@ -661,6 +924,16 @@ cleave_source_add_client (CleaveSource *self)
   g_assert (client < MAX_CLIENTS);
   self->clients |= 1u << client;
   g_mutex_unlock (&self->lock);
+  /* Someone looks: from now on, look for other writers. */
+  if (self->check_id == 0)
+    {
+      GSource *source = g_timeout_source_new (CHECK_INTERVAL_MS);
+
+      g_source_set_callback (source, check_timeout, self, NULL);
+      g_source_set_static_name (source, "[cleave] dataset check");
+      self->check_id = g_source_attach (source, self->context);
+      g_source_unref (source);
+    }
   return client;
 }
 
@@ -698,6 +971,7 @@ cleave_source_request (CleaveSource  *self,
 
   for (gsize i = 0; i < n_keys; i++)
     {
+      CleaveSliceChunk *ready;
       gpointer mask;
 
       if (g_hash_table_lookup_extended (self->wanted, &keys[i], NULL, &mask))
@@ -706,7 +980,11 @@ cleave_source_request (CleaveSource  *self,
           continue;
         }
       g_hash_table_insert (self->wanted, g_memdup2 (&keys[i], 8), GUINT_TO_POINTER (bit));
-      if (g_hash_table_contains (self->ready, &keys[i]) || g_hash_table_contains (self->queued, &keys[i]))
+      if (g_hash_table_contains (self->queued, &keys[i]))
+        continue;
+      ready = g_hash_table_lookup (self->ready, &keys[i]);
+      /* The image never changes; a stale segmentation chunk is made again. */
+      if (ready != NULL && (ready->layer == CLEAVE_LAYER_IMAGE || ready->epoch == self->epoch))
         continue;
       /* A missing image layer has nothing to load. */
       if (self->layers[keys[i] >> 63] == NULL)

@@ -9,6 +9,12 @@
  * the core's chunk cache on worker threads, their supervoxels mapped to
  * roots in one batch per chunk, and handed back on the main thread. Nothing
  * here blocks the main thread on disk or SQLite.
+ *
+ * Other processes (cleavectl, the downsample worker) edit the dataset while
+ * it is open: once a second a worker thread looks for a new segmentation
+ * generation or a changed graph. When it finds one, the source's epoch
+ * goes up: the chunks made before are stale, and are made again when
+ * asked for, while the old ones stay ready (and drawn) until then.
  */
 
 #pragma once
@@ -33,7 +39,12 @@ typedef enum
  * voxels; for the segmentation, @indices holds an index per voxel (uint16,
  * or uint32 when @wide) into @svs and @roots, entry 0 being background.
  * Voxels are x fastest, @size[0] x @size[1] x @size[2]. An absent chunk is
- * @empty and holds nothing. */
+ * @empty and holds nothing.
+ *
+ * A chunk never changes once ready. @epoch is the source's epoch it was
+ * read at; a chunk made again for a newer epoch keeps @serial when its
+ * voxels and roots came out the same, and @voxel_serial when only its
+ * roots differ (a new palette is all it needs). */
 typedef struct
 {
   guint64      key;
@@ -51,6 +62,9 @@ typedef struct
   guint64     *svs;
   guint64     *roots;
   gsize        bytes;
+  guint        epoch;
+  guint64      serial;
+  guint64      voxel_serial;
 } CleaveSliceChunk;
 
 /* Result of a probe: what lies at one mip-0 voxel. */
@@ -80,7 +94,14 @@ CleaveSource     *cleave_source_open             (const char          *path,
 
 const char       *cleave_source_get_path         (CleaveSource        *self);
 const char       *cleave_source_get_name         (CleaveSource        *self);
+/* The segmentation's current generation (OCDBT commit); notify::generation
+ * when another process commits one. */
 guint64           cleave_source_get_generation   (CleaveSource        *self);
+/* Goes up (on the main thread, with ::data-changed) each time the dataset
+ * is seen to have changed on disk: a new generation or new roots. */
+guint             cleave_source_get_epoch        (CleaveSource        *self);
+/* Looks for changes now instead of at the next poll (tests). */
+void              cleave_source_check_changes    (CleaveSource        *self);
 gboolean          cleave_source_has_graph        (CleaveSource        *self);
 gboolean          cleave_source_has_image        (CleaveSource        *self);
 /* The volume of @layer (NULL for a missing image). */
@@ -99,13 +120,15 @@ guint             cleave_source_get_n_mips       (CleaveSource        *self);
 guint             cleave_source_add_client       (CleaveSource        *self);
 void              cleave_source_remove_client    (CleaveSource        *self,
                                                   guint                client);
-/* @keys become everything @client wants; the ones neither ready nor
- * queued are queued, in order; queued ones no client wants are dropped. */
+/* @keys become everything @client wants; the ones neither ready (and
+ * current) nor queued are queued, in order; queued ones no client wants
+ * are dropped. */
 void              cleave_source_request          (CleaveSource        *self,
                                                   guint                client,
                                                   const guint64       *keys,
                                                   gsize                n_keys);
-/* A new reference to a ready chunk, or NULL. Never waits. */
+/* A new reference to a ready chunk, or NULL. Never waits. The chunk may be
+ * stale (its epoch older than the source's). */
 CleaveSliceChunk *cleave_source_lookup           (CleaveSource        *self,
                                                   guint64              key);
 /* Decodes one chunk now, on the calling thread (benchmarks). */

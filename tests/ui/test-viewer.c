@@ -8,7 +8,8 @@
  * pixel by pixel, navigation driven through the window's actions, the
  * pointer moved over an object by the X server (XWarpPointer) and the
  * status line compared with `cleavectl seg lookup`, and a folder that is
- * not a dataset.
+ * not a dataset; and edits by `cleavectl` in another process showing up in
+ * the open viewer.
  */
 
 #include "cleave-test.h"
@@ -469,6 +470,170 @@ test_ui_viewer_hover (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Edits by another process: the open viewer picks up the new roots and
+ * the new generation, and draws them. */
+static char *fresh_dir;
+static double fresh_world[2][3];
+static gint64 fresh_roots[2];
+static char *fresh_generation;
+
+static gboolean
+fresh_drawn (CleaveWindow *window)
+{
+  CleaveSliceView *xy = cleave_window_get_view (window, CLEAVE_PLANE_XY);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      guint64 root;
+
+      if (!cleave_slice_view_get_drawn_root (xy, fresh_world[i], &root) || root != (guint64) fresh_roots[i])
+        return FALSE;
+    }
+  return is_complete (window)
+         && (fresh_generation == NULL || strstr (cleave_window_get_status_text (window), fresh_generation) != NULL);
+}
+
+static guint64
+fresh_seg_generation (void)
+{
+  g_auto(CleaveTestRun) run = { 0 };
+  g_autoptr(JsonNode) info = NULL;
+
+  cleave_test_run (&run, NULL, cleave_test_env ("CLEAVECTL"), "info", fresh_dir, "--json", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  info = cleave_test_parse_json (run.out);
+  return (guint64) json_object_get_int_member (json_object_get_object_member (json_node_get_object (info), "segmentation"),
+                                               "generation");
+}
+
+static void
+subprocess_done (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_subprocess_wait_check_finish (G_SUBPROCESS (object), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Runs cleavectl with @argv while the viewer keeps running. */
+static void
+fresh_cleavectl (const char * const *argv)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean done = FALSE;
+
+  g_ptr_array_add (args, (gpointer) cleave_test_env ("CLEAVECTL"));
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+  process = g_subprocess_newv ((const char * const *) args->pdata, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_check_async (process, NULL, subprocess_done, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_ui_viewer_freshness (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autofree char *demo_json = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *p = NULL;
+  g_autofree char *q = NULL;
+  g_autoptr(JsonNode) demo = NULL;
+  g_auto(CleaveTestRun) run = { 0 };
+  g_auto(Shot) before = { 0 };
+  g_auto(Shot) split = { 0 };
+  g_auto(Shot) merged = { 0 };
+  JsonObject *error_pair;
+  CleaveWindow *window;
+  double pos[3], res[3] = { 8, 8, 40 };
+  gint64 xyz[2][3];
+  guint64 generation, old_generation;
+  gint64 old_roots[2];
+
+  if (!have_display ())
+    return;
+
+  /* A dataset of its own: the edits stay out of the other tests. */
+  tmp = cleave_test_tmpdir ();
+  fresh_dir = g_build_filename (tmp, "fresh.cleave", NULL);
+  cleave_test_run (&run, NULL, cleave_test_env ("CLEAVECTL"), "demo", fresh_dir, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  demo_json = g_build_filename (fresh_dir, "demo.json", NULL);
+  g_assert_true (g_file_get_contents (demo_json, &text, NULL, NULL));
+  demo = cleave_test_parse_json (text);
+  /* Two objects in one supervoxel: splitting them splits the supervoxel,
+   * a new generation of the segmentation and new roots. */
+  error_pair = json_array_get_object_element (json_object_get_array_member (json_node_get_object (demo), "sv_merge_errors"), 0);
+  p = cleave_test_point (error_pair, "source");
+  q = cleave_test_point (error_pair, "sink");
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonArray *a = json_object_get_array_member (error_pair, i == 0 ? "source" : "sink");
+
+      for (guint d = 0; d < 3; d++)
+        {
+          xyz[i][d] = json_array_get_int_element (a, d);
+          fresh_world[i][d] = (xyz[i][d] + 0.5) * res[d];
+        }
+    }
+  g_assert_cmpint (xyz[0][2], ==, xyz[1][2]);
+
+  window = open_window (fresh_dir);
+  g_assert_true (wait_for (window, is_complete));
+  /* The XY plane through both points. */
+  cleave_viewport_get_position (cleave_window_get_viewport (window), pos);
+  pos[2] = fresh_world[0][2];
+  cleave_viewport_set_position (cleave_window_get_viewport (window), pos);
+  cleave_test_roots (fresh_dir, p, q, fresh_roots);
+  g_assert_cmpint (fresh_roots[0], ==, fresh_roots[1]);
+  g_assert_true (wait_for (window, fresh_drawn));
+  old_generation = cleave_source_get_generation (cleave_window_get_source (window));
+  g_assert_cmpuint (old_generation, ==, fresh_seg_generation ());
+  screenshot (window, "viewer-fresh-0", &before);
+
+  /* The split, by another process. */
+  fresh_cleavectl ((const char *[]) { "split", fresh_dir, "--source", p, "--sink", q, NULL });
+  memcpy (old_roots, fresh_roots, sizeof old_roots);
+  cleave_test_roots (fresh_dir, p, q, fresh_roots);
+  g_assert_cmpint (fresh_roots[0], !=, fresh_roots[1]);
+  g_assert_cmpint (fresh_roots[0], !=, old_roots[0]);
+  generation = fresh_seg_generation ();
+  g_assert_cmpuint (generation, >, old_generation);
+  fresh_generation = g_strdup_printf ("generation %" G_GUINT64_FORMAT, generation);
+  g_assert_true (wait_for (window, fresh_drawn));
+  g_test_message ("after the split: roots %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "; status: %s",
+                  fresh_roots[0], fresh_roots[1], cleave_window_get_status_text (window));
+  g_assert_cmpuint (cleave_source_get_generation (cleave_window_get_source (window)), ==, generation);
+  screenshot (window, "viewer-fresh-1-split", &split);
+  g_test_message ("the split changed %.2f%% of the pixels", 100 * shot_difference (&before, &split));
+  g_assert_cmpfloat (shot_difference (&before, &split), >, 0.0);
+
+  /* And merged again: new roots in the graph only, the same generation. */
+  fresh_cleavectl ((const char *[]) { "merge", fresh_dir, p, q, NULL });
+  memcpy (old_roots, fresh_roots, sizeof old_roots);
+  cleave_test_roots (fresh_dir, p, q, fresh_roots);
+  g_assert_cmpint (fresh_roots[0], ==, fresh_roots[1]);
+  g_assert_cmpint (fresh_roots[0], !=, old_roots[0]);
+  g_assert_true (wait_for (window, fresh_drawn));
+  g_assert_cmpuint (fresh_seg_generation (), ==, generation);
+  screenshot (window, "viewer-fresh-2-merge", &merged);
+  g_test_message ("the merge changed %.2f%% of the pixels", 100 * shot_difference (&split, &merged));
+  g_assert_cmpfloat (shot_difference (&split, &merged), >, 0.0);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_pointer (&fresh_generation, g_free);
+  g_clear_pointer (&fresh_dir, g_free);
+  cleave_test_rm_rf (tmp);
+}
+
 static void
 test_ui_viewer_not_a_dataset (void)
 {
@@ -602,6 +767,7 @@ main (int   argc,
   g_test_add_func ("/ui/viewer/first-frame", test_ui_viewer_first_frame);
   g_test_add_func ("/ui/viewer/navigation", test_ui_viewer_navigation);
   g_test_add_func ("/ui/viewer/hover", test_ui_viewer_hover);
+  g_test_add_func ("/ui/viewer/freshness", test_ui_viewer_freshness);
   g_test_add_func ("/ui/viewer/not-a-dataset", test_ui_viewer_not_a_dataset);
   g_test_add_func ("/ui/viewer/command-line", test_ui_viewer_command_line);
   g_test_add_func ("/ui/viewer/shortcuts", test_ui_viewer_shortcuts);
