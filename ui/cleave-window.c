@@ -507,6 +507,30 @@ viewport_changed (CleaveViewport *viewport,
 
 /* Opening --------------------------------------------------------------- */
 
+/* Another process changed the dataset: what lies under the pointer may
+ * have changed with it. */
+static void
+source_data_changed (CleaveSource *source,
+                     CleaveWindow *self)
+{
+  if (self->probe_inside)
+    {
+      gint64 xyz[3];
+
+      memcpy (xyz, self->probe_xyz, sizeof xyz);
+      probe_at (self, xyz);
+    }
+  update_status (self);
+}
+
+static void
+source_generation_changed (CleaveSource *source,
+                           GParamSpec   *pspec,
+                           CleaveWindow *self)
+{
+  update_status (self);
+}
+
 static void
 background_changed (CleaveBackground *background,
                     gpointer          user_data)
@@ -528,7 +552,17 @@ set_source (CleaveWindow *self,
   cleave_viewport_set_hovered (self->viewport, 0);
   cleave_viewport_set_selected (self->viewport, 0);
 
+  if (self->source != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->source, source_data_changed, self);
+      g_signal_handlers_disconnect_by_func (self->source, source_generation_changed, self);
+    }
   g_set_object (&self->source, source);
+  if (source != NULL)
+    {
+      g_signal_connect (source, "data-changed", G_CALLBACK (source_data_changed), self);
+      g_signal_connect (source, "notify::generation", G_CALLBACK (source_generation_changed), self);
+    }
   g_clear_pointer (&self->background, cleave_background_free);
   /* Coarser mips catch up with edits (from any process) while the dataset
    * is open; without a graph there is no queue to drain. */
@@ -974,6 +1008,11 @@ cleave_window_dispose (GObject *object)
   if (self->viewport != NULL)
     g_signal_handlers_disconnect_by_func (self->viewport, viewport_changed, self);
   g_clear_pointer (&self->background, cleave_background_free);
+  if (self->source != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->source, source_data_changed, self);
+      g_signal_handlers_disconnect_by_func (self->source, source_generation_changed, self);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), CLEAVE_TYPE_WINDOW);
   g_clear_object (&self->source);
   g_clear_object (&self->settings);
