@@ -436,6 +436,42 @@ cleave_edit_stage_name (CleaveEditStage stage)
   return stage < G_N_ELEMENTS (names) ? names[stage] : "?";
 }
 
+/* A supervoxel that a supervoxel split replaced keeps its old parent
+ * cells, so its root reads as the dead object's root, which no lock of a
+ * live object contends with: an edit naming it (a point looked up before
+ * another process split there) is refused instead of applied to the past. */
+static gboolean
+check_not_replaced (CleaveGraph *g,
+                    GArray      *svs,
+                    guint64      op,
+                    GError     **error)
+{
+  sqlite3_stmt *stmt = _cleave_graph_prepare (g->db, g->path,
+                                              "SELECT 1 FROM lineage WHERE node = ? AND kind = 2 LIMIT 1", error);
+  gboolean ok = TRUE;
+
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; ok && i < svs->len; i++)
+    {
+      guint64 sv = g_array_index (svs, guint64, i);
+
+      if (cleave_node_id_layer (sv) != 1)
+        continue;
+      sqlite3_reset (stmt);
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) sv);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                       "op %" G_GUINT64_FORMAT ": supervoxel %" G_GUINT64_FORMAT " was split by an earlier edit; "
+                       "look the point up again", op, sv);
+          ok = FALSE;
+        }
+    }
+  sqlite3_finalize (stmt);
+  return ok;
+}
+
 /* The whole life of one op over a set of edge changes. */
 gboolean
 _cleave_edit_execute (CleaveGraph        *g,
@@ -534,6 +570,8 @@ _cleave_edit_execute (CleaveGraph        *g,
         goto out;
       }
   }
+  if (!check_not_replaced (g, endpoints, op, error))
+    goto out;
 
   if (x.privileged)
     {
@@ -691,7 +729,14 @@ _cleave_edit_execute (CleaveGraph        *g,
   }
   if (spec->undo_of || spec->redo_of)
     {
-      stmt = _cleave_graph_prepare (g->db, g->path, "UPDATE op SET undone_by = ? WHERE id = ?", error);
+      /* Conditional, inside the write transaction: two processes undoing
+       * one op both passed the check before their root locks, and the
+       * second may have locked the first one's new roots. */
+      stmt = _cleave_graph_prepare (g->db, g->path,
+                                    spec->undo_of
+                                      ? "UPDATE op SET undone_by = ?1 WHERE id = ?2 AND COALESCE (undone_by, 0) = 0"
+                                      : "UPDATE op SET undone_by = ?1 WHERE id = ?2 AND COALESCE (undone_by, 0) != 0",
+                                    error);
       if (stmt == NULL)
         goto rollback;
       if (spec->undo_of)
@@ -700,6 +745,14 @@ _cleave_edit_execute (CleaveGraph        *g,
       if (sqlite3_step (stmt) != SQLITE_DONE)
         {
           _cleave_graph_db_error (g->db, g->path, "writing the op log", error);
+          goto rollback;
+        }
+      if (sqlite3_changes (g->db) != 1)
+        {
+          g_set_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION,
+                       spec->undo_of ? "op %" G_GUINT64_FORMAT " was undone meanwhile by another edit"
+                                     : "op %" G_GUINT64_FORMAT " was redone meanwhile by another edit",
+                       spec->undo_of ? spec->undo_of : spec->redo_of);
           goto rollback;
         }
       g_clear_pointer (&stmt, sqlite3_finalize);

@@ -268,6 +268,18 @@ multicut_compute (CleaveGraph          *g,
         cleave_uf_union (p, GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->a)) - 1,
                GPOINTER_TO_UINT (g_hash_table_lookup (index, &ed->b)) - 1);
     }
+  /* A seed looked up before the root lock may have been replaced since
+   * by another op's split of its supervoxel: it is then in no local
+   * subgraph of the root. */
+  for (guint i = 0; i < n_src + n_snk; i++)
+    {
+      guint64 sv = i < n_src ? sources[i] : sinks[i - n_src];
+
+      if (g_hash_table_lookup (index, &sv) == NULL)
+        return precondition (error, "supervoxel %" G_GUINT64_FORMAT " at a %s point is no longer part of the object "
+                             "(another edit changed it meanwhile); try the split again",
+                             sv, i < n_src ? "source" : "sink");
+    }
   src_seed = g_new (guint, n_src);
   snk_seed = g_new (guint, n_snk);
   for (guint i = 0; i < n_src; i++)

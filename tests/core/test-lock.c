@@ -652,6 +652,48 @@ test_split_scope (void)
   cleave_test_rm_rf (tmp);
 }
 
+/* A supervoxel a split replaced still reads as part of the dead object:
+ * an edit naming it (a point looked up before the split, in another
+ * process) is refused, not applied to the past. */
+static void
+test_replaced_sv_refused (void)
+{
+  g_autofree char *tmp = cleave_test_tmpdir ();
+  g_autofree char *dir = make_dataset (tmp);
+  g_autoptr(GError) error = NULL;
+  g_auto(CleaveSplitReport) report = { 0 };
+  g_auto(CleaveEditResult) result = { 0 };
+  g_auto(CleaveEditResult) merged = { 0 };
+  g_autoptr(CleaveGraph) g = NULL;
+  g_autoptr(CleaveDataset) ds = NULL;
+  gint64 pts[6];
+  guint64 before[2], after[2];
+
+  sv_error_point (dir, "sv_merge_errors", "source", pts);
+  sv_error_point (dir, "sv_merge_errors", "sink", pts + 3);
+  ds = cleave_dataset_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, pts, 2, before, &error));
+  g_assert_cmpuint (before[0], ==, before[1]);
+  g_assert_true (split_first_error (dir, &report, &result, &error));
+  g_assert_no_error (error);
+  g_assert_true (report.sv_split);
+
+  g = cleave_graph_open (dir, &error);
+  g_clear_pointer (&ds, cleave_dataset_free);
+  ds = cleave_dataset_open (dir, &error);
+  g_assert_true (cleave_volume_lookup (cleave_dataset_get_seg (ds), 0, pts, 2, after, &error));
+  g_assert_cmpuint (after[0], !=, before[0]);
+  g_assert_cmpuint (after[1], !=, before[1]);
+  /* The stale id, merged with the fresh sink fragment. */
+  g_assert_false (cleave_edit_merge (g, before[0], after[1], NULL, NULL, "test", &merged, &error));
+  g_assert_error (error, CLEAVE_EDIT_ERROR, CLEAVE_EDIT_ERROR_PRECONDITION);
+  g_assert_nonnull (strstr (error->message, "was split by an earlier edit"));
+  g_clear_error (&error);
+  g_assert_cmpuint (n_held (g), ==, 0);
+  cleave_test_rm_rf (tmp);
+}
+
 /* Run in a child by g_test_trap_subprocess: an edit armed to die at a
  * fault point. */
 static void
@@ -1042,6 +1084,7 @@ main (int    argc,
     g_setenv ("CLEAVE_TEST_LOCK_PARAMS", params, TRUE);
   cleave_test_init (&argc, &argv);
   g_test_add_func ("/lock/acquire-release", test_acquire_release);
+  g_test_add_func ("/lock/replaced-sv-refused", test_replaced_sv_refused);
   g_test_add_func ("/lock/overlap", test_overlap);
   g_test_add_func ("/lock/overlap-waits", test_overlap_waits);
   g_test_add_func ("/lock/value-matched-release", test_value_matched_release);
