@@ -368,7 +368,10 @@ cleave_recover_replay (CleaveGraph      *g,
   /* Whatever path the replay took, nothing of the op stays locked or
    * scoped. */
   {
-    g_autofree char *sql = g_strdup_printf ("UPDATE op SET l2_scope = x'' WHERE id = %" G_GUINT64_FORMAT, op_id);
+    /* Only where the replay's own clean exit has not cleared it: the
+     * scope is cleared once, as the reference's. */
+    g_autofree char *sql = g_strdup_printf ("UPDATE op SET l2_scope = x'' WHERE id = %" G_GUINT64_FORMAT
+                                            " AND l2_scope IS NOT NULL AND length (l2_scope) > 0", op_id);
 
     if (!cleave_lock_release_op (g, op_id, error) || !_cleave_graph_exec (g->db, g->path, sql, error))
       return FALSE;
