@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The max-flow graph as Boykov-Kolmogorov (cleave-maxflow.c) and the
- * push-relabel stage that takes over from it on hard graphs
+ * pseudoflow stage that takes over from it on hard graphs
  * (cleave-maxflow-pr.c) share it. See docs/maxflow.md.
  */
 
@@ -67,23 +67,24 @@ struct _CleaveMaxflow
 
   guint32  time;
   double   flow;
+  gboolean infinite;       /* some capacity added was INFINITY */
   gboolean solved;
 
   gsize    work;           /* BK's arc scans and path steps so far */
-  gsize    work_limit;     /* past it, push-relabel finishes the job */
+  gsize    work_limit;     /* past it, pseudoflow finishes the job */
 };
 
 
 /* Finishes the max flow from the valid flow in @mf's residuals (after a
- * BK augmentation, or none) by push-relabel, adds its value to mf->flow
- * and leaves the minimal source side as nodes with parent
- * PARENT_TERMINAL and is_sink FALSE, every other node PARENT_FREE.
- * Needs the CSR index. */
-void _cleave_maxflow_push_relabel       (CleaveMaxflow *mf);
+ * BK augmentation, or none) by the pseudoflow algorithm
+ * (cleave-maxflow-pr.c), adds its value to mf->flow and leaves the
+ * minimal source side as nodes with parent PARENT_TERMINAL and is_sink
+ * FALSE, every other node PARENT_FREE. Needs the CSR index. */
+void _cleave_maxflow_pseudoflow         (CleaveMaxflow *mf);
 
-/* Tests: how much work BK may do before push-relabel takes over. 0 runs
- * push-relabel alone, G_MAXSIZE BK alone; the default scales with the
- * graph (cleave-maxflow.c). Call before solve. */
+/* Tests: how much work BK may do before the pseudoflow stage takes over.
+ * 0 runs that stage alone, G_MAXSIZE BK alone; the default is set when
+ * BK's trees first meet (cleave-maxflow.c). Call before solve. */
 void _cleave_maxflow_set_bk_work_limit  (CleaveMaxflow *mf,
                                          gsize          limit);
 

@@ -59,11 +59,26 @@
  * flow has to be split over very many long paths, each augmentation
  * saturates one arc and leaves a trail of orphans). BK counts its work
  * (arcs scanned by growth and adoption, steps up the trees, arcs on the
- * augmenting paths); past WORK_PER_ARC times the size of the graph,
- * push-relabel (cleave-maxflow-pr.c) finishes from the flow BK has found
- * so far. On graphs BK handles well the limit is never reached: see
- * docs/maxflow.md for the measured ratios. */
-#define WORK_PER_ARC 8
+ * augmenting paths). Growing the two trees until they first meet is one
+ * sweep of the graph, which every method pays in some form; from there BK
+ * may do half the size of the graph more (and never less than
+ * WORK_FLOOR, which keeps small graphs with BK), and past that the
+ * pseudoflow stage (cleave-maxflow-pr.c) finishes from the flow BK has
+ * found so far.
+ *
+ * Why so little. BK's early progress says nothing about how much is left:
+ * on the bench's grids and planes (docs/maxflow.md) the first two sizes
+ * of work find flow at the same rate, the orphans, path lengths and
+ * growth per path match, and only the total differs (the plane is done
+ * at 2.8, the grid would take 320). Bounds on what is left, from the
+ * seeds' cut or from the trees' own cut, are tight on the grid and 4 to
+ * 16 times too high on the plane, so they cannot tell the two apart
+ * either. A grid's BK work costs about a third of pseudoflow's whole run
+ * per size of the graph, so waiting for more evidence costs more than
+ * handing a plane over too early (pseudoflow there is about 1.6 times
+ * BK's time). */
+#define WORK_AFTER_MEETING_DIV 2
+#define WORK_FLOOR 10000
 #define WORK_LIMIT_DEFAULT G_MAXSIZE
 
 CleaveMaxflow *
@@ -141,6 +156,7 @@ cleave_maxflow_add_edge (CleaveMaxflow *mf,
       mf->ends = g_renew (guint32, mf->ends, 2 * mf->edges_alloc);
     }
   e = mf->n_edges++;
+  mf->infinite |= isinf (cap_ab) || isinf (cap_ba);
   mf->r[2 * e] = cap_ab;
   mf->r[2 * e + 1] = cap_ba;
   mf->ends[2 * e] = a;
@@ -164,6 +180,7 @@ cleave_maxflow_add_terminal (CleaveMaxflow *mf,
 
   /* Only the difference is kept; what source and sink share flows
    * straight through the node and counts towards the flow now. */
+  mf->infinite |= isinf (cap_source) || isinf (cap_sink);
   n = &mf->nodes[node];
   src = cap_source + MAX (n->tr, 0);
   snk = cap_sink + MAX (-n->tr, 0);
@@ -623,11 +640,9 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
   if (isinf (mf->flow))
     return mf->flow;
 
-  if (mf->work_limit == WORK_LIMIT_DEFAULT)
-    mf->work_limit = WORK_PER_ARC * ((gsize) mf->n_nodes + mf->first[mf->n_nodes]);
   if (mf->work_limit == 0)
     {
-      _cleave_maxflow_push_relabel (mf);
+      _cleave_maxflow_pseudoflow (mf);
       return mf->flow;
     }
 
@@ -658,6 +673,11 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
       nodes[i].next = i;
       current = i;
 
+      /* The trees have met: BK's budget starts (see the top). */
+      if (mf->work_limit == WORK_LIMIT_DEFAULT)
+        mf->work_limit = mf->work + WORK_FLOOR +
+                         ((gsize) mf->n_nodes + mf->first[mf->n_nodes]) / WORK_AFTER_MEETING_DIV;
+
       if (++mf->time == G_MAXUINT32)
         restamp (mf);
       d = augment (mf, mid, s_end, t_end);
@@ -670,10 +690,10 @@ cleave_maxflow_solve (CleaveMaxflow *mf)
       adopt_orphans (mf);
 
       /* The residuals hold a valid flow here (the trees are no part of
-       * it), which push-relabel can start from. */
+       * it), which the pseudoflow stage can start from. */
       if (mf->work > mf->work_limit)
         {
-          _cleave_maxflow_push_relabel (mf);
+          _cleave_maxflow_pseudoflow (mf);
           break;
         }
     }

@@ -22,12 +22,21 @@
  *          a sink point each), through cleave_multicut_build_flow_problem;
  *          the demo is made in a temporary directory, or taken from
  *          $CLEAVE_BENCH_DEMO.
- * Besides Cleave's solver as callers get it (BK, handing over to
- * push-relabel past a work limit: docs/maxflow.md), a column times its
- * push-relabel stage alone.
+ * Besides Cleave's solver as callers get it (BK, handing over to the
+ * pseudoflow algorithm past a work limit: docs/maxflow.md), a column
+ * times its pseudoflow stage alone.
  * Each (family, size) runs in its own process (the binary re-executes
  * itself with --one FAMILY EDGES, or --one demo DIR INDEX) so that one
  * run's heap does not skew the next. Prints ratios; never fails on time.
+ *
+ * Timing on a shared machine. The machine this runs on has two cores
+ * and other people's builds and benches: wall times swing by 2x within
+ * a run. So each solve is timed twice, by the wall clock and by the
+ * thread's CPU clock (CLOCK_THREAD_CPUTIME_ID, which stops while another
+ * process has the core); the solvers take turns round after round, in a
+ * rotating order, so that a burst of load falls on all of them alike;
+ * and the table gives the minimum and the median over the rounds. The
+ * goals are judged on the CPU minimum.
  */
 
 #include "algo/cleave-maxflow-private.h"
@@ -46,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef CLEAVE_HAVE_IGRAPH
@@ -331,14 +341,51 @@ make_demo (const char *dir,
   return g;
 }
 
+/* What one solve cost: wall time and this thread's CPU time, in ms. On
+ * the shared 2-core machine other processes stretch wall times by up to
+ * 2x; the thread's CPU time only counts while it runs (caches and the
+ * memory bus are still shared, so it moves too, but far less). */
+typedef struct
+{
+  double wall;
+  double cpu;
+} Cost;
+
+typedef struct
+{
+  gint64          wall;
+  struct timespec cpu;
+} Stamp;
+
+static Stamp
+stamp_now (void)
+{
+  Stamp s;
+
+  s.wall = g_get_monotonic_time ();
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &s.cpu);
+  return s;
+}
+
+static Cost
+cost_since (Stamp t0)
+{
+  Stamp t1 = stamp_now ();
+  Cost c;
+
+  c.wall = (t1.wall - t0.wall) / 1e3;
+  c.cpu = (t1.cpu.tv_sec - t0.cpu.tv_sec) * 1e3 + (t1.cpu.tv_nsec - t0.cpu.tv_nsec) / 1e6;
+  return c;
+}
+
 /* @limit: BK's work limit, or G_MAXSIZE for the default. */
-static double
+static Cost
 run_bk (const Graph *g,
         gsize        limit,
         double      *flow,
         guint       *n_source_side)
 {
-  gint64 t0 = g_get_monotonic_time ();
+  Stamp t0 = stamp_now ();
   g_autoptr(CleaveMaxflow) mf = cleave_maxflow_new (g->n, g->m);
   guint count = 0;
 
@@ -356,14 +403,14 @@ run_bk (const Graph *g,
     count += cleave_maxflow_is_source_side (mf, v);
   g_clear_pointer (&mf, cleave_maxflow_free);
   *n_source_side = count;
-  return (g_get_monotonic_time () - t0) / 1e3;
+  return cost_since (t0);
 }
 
-static double
+static Cost
 run_igraph (const Graph *g,
             double      *flow)
 {
-  gint64 t0 = g_get_monotonic_time ();
+  Stamp t0 = stamp_now ();
   gsize n_seeds = g->src_seeds->len + g->snk_seeds->len;
   gsize m = g->m + n_seeds, k = 0;
   igraph_integer_t s = g->n, t = g->n + 1;
@@ -402,7 +449,7 @@ run_igraph (const Graph *g,
   igraph_vector_int_destroy (&edges);
   igraph_destroy (&ig);
   *flow = value;
-  return (g_get_monotonic_time () - t0) / 1e3;
+  return cost_since (t0);
 }
 
 static void
@@ -416,12 +463,41 @@ on_alarm (int sig)
   _exit (0);
 }
 
-/* One (family, size) in this process. Prints three lines: "family edges
- * nodes seeds igraph_ms igraph_flow", then "ms flow source_side" for
- * Cleave's solver, or "timeout" when its first round passes BK_LIMIT_S,
- * then the same for push-relabel alone. igraph goes first so that its
- * line is out whatever BK does. @arg: the target edge count, or the
- * demo's directory. */
+static int
+cmp_double (gconstpointer a,
+            gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Minimum and median of @n values (reorders them). */
+static void
+min_median (double *v,
+            guint   n,
+            double *min,
+            double *median)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  *min = v[0];
+  *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The solvers of a row: igraph, Cleave as callers get it, Cleave's
+ * pseudoflow stage alone. */
+enum { SOLVER_IGRAPH, SOLVER_CLEAVE, SOLVER_PF, N_SOLVERS };
+
+static const char *const solver_tag[N_SOLVERS] = { "igraph", "cleave", "pf" };
+
+/* One (family, size) in this process. Rounds interleave the solvers,
+ * in an order that rotates from round to round, so that a burst of load
+ * from other processes hits all of them alike. Prints tagged lines:
+ * "row family edges nodes seeds", "first igraph_wall_ms" once igraph's
+ * first round is done (what is left to report when Cleave times out),
+ * then per solver "TAG cpu_min cpu_median wall_min wall_median flow
+ * source_side", or "timeout" when one Cleave solve passes BK_LIMIT_S.
+ * @arg: the target edge count, or the demo's directory. */
 static int
 run_one (const char *family,
          const char *arg,
@@ -429,9 +505,12 @@ run_one (const char *family,
 {
   g_autoptr(Graph) g = NULL;
   gsize target_edges = g_ascii_strtoull (arg, NULL, 10);
-  guint rounds;
-  double ig_ms = G_MAXDOUBLE, ig_flow = 0, spent;
-  static const gsize limits[] = { G_MAXSIZE, 0 };
+  guint rounds, min_rounds, done;
+  double budget_ms, spent = 0;
+  double flow[N_SOLVERS] = { 0 };
+  guint side[N_SOLVERS] = { 0 };
+  g_autofree double *wall[N_SOLVERS] = { NULL };
+  g_autofree double *cpu[N_SOLVERS] = { NULL };
 
   if (g_str_equal (family, "grid"))
     g = make_grid (target_edges);
@@ -450,47 +529,76 @@ run_one (const char *family,
       g_printerr ("bench-maxflow: unknown family %s\n", family);
       return 2;
     }
-  /* Fewer rounds as graphs grow, and none after a few seconds; best of
-   * them, as other benches here. */
-  rounds = target_edges <= 1000 ? 50 : target_edges <= 10000 ? 15 : target_edges <= 100000 ? 5 : 2;
-
-  spent = 0;
-  for (guint r = 0; r < rounds && spent < 3000; r++)
+  /* Fewer rounds as graphs grow; past the budget (all solvers together)
+   * only up to the minimum. Odd counts, for a true median. */
+  rounds = target_edges <= 1000 ? 51 : target_edges <= 10000 ? 21 : target_edges <= 100000 ? 11 : 3;
+  min_rounds = MIN (rounds, 3);
+  budget_ms = 8000;
+  for (guint s = 0; s < N_SOLVERS; s++)
     {
-      double ms = run_igraph (g, &ig_flow);
-
-      ig_ms = MIN (ig_ms, ms);
-      spent += ms;
+      wall[s] = g_new (double, rounds);
+      cpu[s] = g_new (double, rounds);
     }
-  g_print ("%s %" G_GSIZE_FORMAT " %u %u %.6f %.17g\n", family, g->m, g->n,
-           g->src_seeds->len + g->snk_seeds->len, ig_ms, ig_flow);
+  g_print ("row %s %" G_GSIZE_FORMAT " %u %u\n", family, g->m, g->n,
+           g->src_seeds->len + g->snk_seeds->len);
   fflush (stdout);
 
   signal (SIGALRM, on_alarm);
-  for (guint l = 0; l < G_N_ELEMENTS (limits); l++)
+  for (done = 0; done < rounds && (done < min_rounds || spent < budget_ms); done++)
+    for (guint k = 0; k < N_SOLVERS; k++)
+      {
+        guint s = (done + k) % N_SOLVERS;
+        Cost c;
+
+        if (s == SOLVER_IGRAPH)
+          c = run_igraph (g, &flow[s]);
+        else
+          {
+            alarm (BK_LIMIT_S);
+            c = run_bk (g, s == SOLVER_PF ? 0 : G_MAXSIZE, &flow[s], &side[s]);
+            alarm (0);
+          }
+        wall[s][done] = c.wall;
+        cpu[s][done] = c.cpu;
+        spent += c.wall;
+        if (done == 0 && s == SOLVER_IGRAPH)
+          {
+            g_print ("first %.6f\n", c.wall);
+            fflush (stdout);
+          }
+      }
+
+  for (guint s = 0; s < N_SOLVERS; s++)
     {
-      double bk_ms = G_MAXDOUBLE, bk_flow = 0;
-      guint source_side = 0;
+      double cmin, cmed, wmin, wmed;
 
-      alarm (BK_LIMIT_S);
-      spent = 0;
-      for (guint r = 0; r < rounds && spent < 3000; r++)
-        {
-          double ms = run_bk (g, limits[l], &bk_flow, &source_side);
-
-          bk_ms = MIN (bk_ms, ms);
-          spent += ms;
-        }
-      alarm (0);
-      g_print ("%.6f %.17g %u\n", bk_ms, bk_flow, source_side);
-      fflush (stdout);
+      min_median (cpu[s], done, &cmin, &cmed);
+      min_median (wall[s], done, &wmin, &wmed);
+      g_print ("%s %.6f %.6f %.6f %.6f %.17g %u\n", solver_tag[s], cmin, cmed, wmin, wmed,
+               flow[s], side[s]);
     }
+  g_print ("rounds %u\n", done);
   return 0;
 }
 
-/* Runs one (family, size) in a child and prints its row; returns the
- * ratio igraph / Cleave (0 when it failed). */
-static double
+typedef struct
+{
+  double cpu_min, cpu_med, wall_min, wall_med, flow;
+  guint  side;
+  gboolean seen;
+} Timing;
+
+/* What report_one hands back: ratios igraph / Cleave, 0 when the row
+ * failed. */
+typedef struct
+{
+  double cpu_min;
+  double cpu_med;
+  double wall_min;
+} Ratio;
+
+/* Runs one (family, size) in a child and prints its row. */
+static Ratio
 report_one (const char *self,
             const char *family,
             const char *arg,
@@ -502,13 +610,16 @@ report_one (const char *self,
   g_autofree char *out = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
-  char name[16];
-  gsize m;
-  guint n, seeds, source_side, pr_side;
-  double bk_ms, ig_ms, bk_flow, ig_flow, pr_ms, pr_flow, ratio;
+  char name[16] = "";
+  gsize m = 0;
+  guint n = 0, seeds = 0, rounds = 0;
+  double first_ms = 0;
+  gboolean timeout = FALSE, agree, have_row = FALSE;
+  Timing t[N_SOLVERS] = { { 0 } };
+  Ratio ratio = { 0 };
   int status = 0;
-  gboolean agree;
   const char *label = g_str_equal (family, "demo") ? index : arg;
+  const Timing *ig = &t[SOLVER_IGRAPH], *cl = &t[SOLVER_CLEAVE], *pf = &t[SOLVER_PF];
 
   *none = FALSE;
   if (!g_spawn_sync (NULL, (char **) child, NULL, G_SPAWN_DEFAULT, NULL, NULL,
@@ -516,48 +627,68 @@ report_one (const char *self,
     {
       g_print ("%-6s %9s  failed: %s\n", family, label, error->message);
       *all_agree = FALSE;
-      return 0;
+      return ratio;
     }
   if (WIFEXITED (status) && WEXITSTATUS (status) == 3)
     {
       *none = TRUE;
-      return 0;
+      return ratio;
     }
   if (!g_spawn_check_wait_status (status, &error))
     {
       g_print ("%-6s %9s  failed: %s\n", family, label, error->message);
       *all_agree = FALSE;
-      return 0;
+      return ratio;
     }
-  lines = g_strsplit (out, "\n", 4);
-  if (g_strv_length (lines) < 2 ||
-      sscanf (lines[0], "%15s %zu %u %u %lf %lf", name, &m, &n, &seeds, &ig_ms, &ig_flow) != 6)
+
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char tag[16];
+      Timing x = { 0 };
+
+      if (sscanf (lines[i], "row %15s %zu %u %u", name, &m, &n, &seeds) == 4)
+        have_row = TRUE;
+      else if (sscanf (lines[i], "first %lf", &first_ms) == 1)
+        ;
+      else if (g_str_equal (lines[i], "timeout"))
+        timeout = TRUE;
+      else if (sscanf (lines[i], "rounds %u", &rounds) == 1)
+        ;
+      else if (sscanf (lines[i], "%15s %lf %lf %lf %lf %lf %u", tag, &x.cpu_min, &x.cpu_med,
+                       &x.wall_min, &x.wall_med, &x.flow, &x.side) == 7)
+        for (guint s = 0; s < N_SOLVERS; s++)
+          if (g_str_equal (tag, solver_tag[s]))
+            {
+              t[s] = x;
+              t[s].seen = TRUE;
+            }
+    }
+  if (have_row && timeout)
+    {
+      g_print ("%-6s %9zu %8u %6u  Cleave stopped after %d s; igraph's first round %.3f ms wall\n",
+               name, m, n, seeds, BK_LIMIT_S, first_ms);
+      ratio.cpu_min = ratio.cpu_med = ratio.wall_min = first_ms / (BK_LIMIT_S * 1e3);
+      return ratio;
+    }
+  if (!have_row || !ig->seen || !cl->seen || !pf->seen)
     {
       g_print ("%-6s %9s  unreadable: %s\n", family, label, out);
       *all_agree = FALSE;
-      return 0;
+      return ratio;
     }
-  if (g_str_equal (lines[1], "timeout"))
-    {
-      g_print ("%-6s %9zu %8u %6u %10s %10.3f %8s %12s %s\n", name, m, n, seeds,
-               "> " G_STRINGIFY (BK_LIMIT_S) " s", ig_ms, "< 0.1x", "", "stopped");
-      return ig_ms / (BK_LIMIT_S * 1e3);
-    }
-  if (sscanf (lines[1], "%lf %lf %u", &bk_ms, &bk_flow, &source_side) != 3 ||
-      g_strv_length (lines) < 3 ||
-      sscanf (lines[2], "%lf %lf %u", &pr_ms, &pr_flow, &pr_side) != 3)
-    {
-      g_print ("%-6s %9s  unreadable: %s\n", family, label, out);
-      *all_agree = FALSE;
-      return 0;
-    }
-  agree = fabs (bk_flow - ig_flow) <= 1e-9 * MAX (1.0, fabs (ig_flow)) &&
-          fabs (pr_flow - ig_flow) <= 1e-9 * MAX (1.0, fabs (ig_flow)) &&
-          source_side == pr_side;
+
+  agree = fabs (cl->flow - ig->flow) <= 1e-9 * MAX (1.0, fabs (ig->flow)) &&
+          fabs (pf->flow - ig->flow) <= 1e-9 * MAX (1.0, fabs (ig->flow)) &&
+          cl->side == pf->side;
   *all_agree &= agree;
-  ratio = ig_ms / bk_ms;
-  g_print ("%-6s %9zu %8u %6u %10.3f %10.3f %8.1fx %10.3f %8.1fx %12.6g %s\n",
-           name, m, n, seeds, bk_ms, ig_ms, ratio, pr_ms, ig_ms / pr_ms, bk_flow, agree ? "yes" : "NO");
+  ratio.cpu_min = ig->cpu_min / cl->cpu_min;
+  ratio.cpu_med = ig->cpu_med / cl->cpu_med;
+  ratio.wall_min = ig->wall_min / cl->wall_min;
+  g_print ("%-6s %8zu %7u %5u %3u %9.3f %9.3f %9.3f %9.3f %7.1fx %7.1fx %7.1fx %9.3f %7.1fx %11.6g %s\n",
+           name, m, n, seeds, rounds, cl->cpu_min, cl->cpu_med, ig->cpu_min, ig->cpu_med,
+           ratio.cpu_min, ratio.cpu_med, ratio.wall_min, pf->cpu_min, ig->cpu_min / pf->cpu_min,
+           cl->flow, agree ? "yes" : "NO");
   return ratio;
 }
 
@@ -567,7 +698,7 @@ main (int   argc,
 {
   static const char *families[] = { "grid", "plane", "neck" };
   static const gsize sizes[] = { 1000, 10000, 100000, 1000000 };
-  double ratio[G_N_ELEMENTS (families)][G_N_ELEMENTS (sizes)] = { { 0 } };
+  Ratio ratio[G_N_ELEMENTS (families)][G_N_ELEMENTS (sizes)] = { { { 0 } } };
   g_autofree char *self = NULL;
   g_autofree char *tmp = NULL;
   g_autofree char *demo = NULL;
@@ -583,12 +714,14 @@ main (int   argc,
   if (self == NULL)
     self = g_strdup (argv[0]);
 
-  g_print ("max-flow / min-cut, build + cut as a caller pays it, best of a few rounds;\n"
-           "Cleave (Boykov-Kolmogorov, push-relabel past a work limit) vs igraph_st_mincut\n"
-           "(push-relabel); \"PR ms\": Cleave's push-relabel stage alone\n\n");
-  g_print ("%-6s %9s %8s %6s %10s %10s %9s %10s %9s %12s %s\n",
-           "family", "edges", "nodes", "seeds", "Cleave ms", "igraph ms", "igraph/C", "PR ms", "igraph/PR",
-           "flow", "agree");
+  g_print ("max-flow / min-cut, build + cut as a caller pays it; Cleave (Boykov-Kolmogorov,\n"
+           "pseudoflow past a work limit) vs igraph_st_mincut (push-relabel). The solvers take\n"
+           "turns, round after round; times are this thread's CPU time in ms, min and median over\n"
+           "the rounds (\"rnd\"); ratios igraph / Cleave from the CPU min, the CPU median and the\n"
+           "wall min; \"PF\": Cleave's pseudoflow stage alone (CPU min)\n\n");
+  g_print ("%-6s %8s %7s %5s %3s %9s %9s %9s %9s %8s %8s %8s %9s %8s %11s %s\n",
+           "family", "edges", "nodes", "seeds", "rnd", "C min", "C med", "ig min", "ig med",
+           "cpu min", "cpu med", "wall", "PF min", "ig/PF", "flow", "agree");
 
   for (guint f = 0; f < G_N_ELEMENTS (families); f++)
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
@@ -629,19 +762,23 @@ main (int   argc,
   if (tmp != NULL)
     cleave_test_rm_rf (tmp);
 
-  /* The goals of the issue, reported, not asserted. */
+  /* The goals of the issue, reported, not asserted; judged on CPU time
+   * (the min over the rounds, as the other benches here), with the
+   * median's verdict beside it. */
   {
-    gboolean at_1e5 = TRUE, neck_1e5, at_1e3 = TRUE;
+    gboolean at_1e5 = TRUE, at_1e5_med = TRUE, neck_1e5, at_1e3 = TRUE;
 
     for (guint f = 0; f < G_N_ELEMENTS (families); f++)
       {
-        at_1e5 &= ratio[f][2] >= 5;
-        at_1e3 &= ratio[f][0] >= 2;
+        at_1e5 &= ratio[f][2].cpu_min >= 5;
+        at_1e5_med &= ratio[f][2].cpu_med >= 5;
+        at_1e3 &= ratio[f][0].cpu_min >= 2;
       }
-    neck_1e5 = ratio[2][2] >= 10;
-    g_print ("\ngoals: >= 5x at 1e5 on every family: %s; >= 10x on neck at 1e5: %s; "
-             ">= 2x at 1e3: %s\n",
-             at_1e5 ? "met" : "NOT met", neck_1e5 ? "met" : "NOT met", at_1e3 ? "met" : "NOT met");
+    neck_1e5 = ratio[2][2].cpu_min >= 10;
+    g_print ("\ngoals (CPU min): >= 5x at 1e5 on every family: %s (by the median: %s); "
+             ">= 10x on neck at 1e5: %s; >= 2x at 1e3: %s\n",
+             at_1e5 ? "met" : "NOT met", at_1e5_med ? "met" : "NOT met",
+             neck_1e5 ? "met" : "NOT met", at_1e3 ? "met" : "NOT met");
     g_print ("flow values (and, between Cleave's two, source sides) agree everywhere: %s\n",
              all_agree ? "yes" : "NO");
     g_print ("(whole bench: %.1f s)\n", (g_get_monotonic_time () - t_start) / 1e6);

@@ -8,11 +8,13 @@
  * side), and against igraph's push-relabel on grids and random geometric
  * graphs. igraph is only an oracle here; without it those cases skip.
  *
- * The solver is BK handing over to push-relabel past a work limit
- * (docs/maxflow.md), so every case runs three times: as callers get it
- * (/maxflow/...), push-relabel alone (/maxflow/pr/...), and BK handing
+ * The solver is BK handing over to the pseudoflow algorithm past a work
+ * limit (docs/maxflow.md), so every case runs three times: as callers get
+ * it (/maxflow/...), pseudoflow alone (/maxflow/pf/...), and BK handing
  * over after very little work (/maxflow/hybrid/...), which starts
- * push-relabel from a partial flow and trees in any state.
+ * pseudoflow from a partial flow. /maxflow/stages-agree checks that all
+ * of them give the same minimal source side on larger graphs with exact
+ * (integer) capacities.
  */
 
 #include "algo/cleave-maxflow-private.h"
@@ -844,8 +846,8 @@ run_in_mode (gconstpointer data)
   test_work_limit = G_MAXSIZE;
 }
 
-/* Push-relabel finishes the hard graphs BK starts; the hand-over must
- * happen on them by default. */
+/* The pseudoflow stage finishes the hard graphs BK starts; the hand-over
+ * must happen on them by default. */
 static void
 test_maxflow_hands_over (void)
 {
@@ -859,17 +861,96 @@ test_maxflow_hands_over (void)
   assert_valid_cut (g, mf, flow);
 }
 
+/* Small graphs and false merges through a neck, which BK solves in about
+ * one sweep, stay with BK. */
+static void
+test_maxflow_keeps_bk (void)
+{
+  for (guint seed = 1; seed <= 4; seed++)
+    {
+      TRng r = { seed };
+      g_autoptr(TGraph) neck = make_geometric (20000, 0.05, &r);
+      g_autoptr(TGraph) small = make_geometric (400, 0, &r);
+      const TGraph *gs[] = { neck, small };
+
+      for (guint k = 0; k < G_N_ELEMENTS (gs); k++)
+        {
+          g_autoptr(CleaveMaxflow) mf = NULL;
+          double flow;
+
+          mf = tgraph_solve (gs[k], &flow);
+          g_assert_cmpuint (mf->work, <=, mf->work_limit);
+          assert_valid_cut (gs[k], mf, flow);
+        }
+    }
+}
+
+/* With integer capacities nothing is rounded, so BK alone, the
+ * pseudoflow stage alone and hand-overs at any point must give the same
+ * flow and the same (minimal) source side, bit for bit, on graphs far
+ * larger than brute force can check. */
+static void
+test_maxflow_stages_agree (void)
+{
+  static const gsize limits[] = { 0, 40, 1000, 20000, 200000 };
+
+  for (guint seed = 1; seed <= 6; seed++)
+    {
+      TRng r = { seed };
+      g_autoptr(TGraph) grid = make_grid (14, 13, 12, TRUE, &r);
+      g_autoptr(TGraph) flat = make_grid (40, 40, 3, TRUE, &r);
+      g_autoptr(TGraph) rnd = make_random (3000, 3000 * (1 + seed), TRUE, &r);
+      const TGraph *gs[] = { grid, flat, rnd };
+
+      for (guint k = 0; k < G_N_ELEMENTS (gs); k++)
+        {
+          const TGraph *g = gs[k];
+          g_autofree gboolean *want = NULL;
+          double want_flow = 0;
+
+          for (guint l = 0; l <= G_N_ELEMENTS (limits); l++)
+            {
+              g_autoptr(CleaveMaxflow) mf = cleave_maxflow_new (g->n, g->m);
+              g_autofree gboolean *got = NULL;
+              double flow;
+
+              /* The last round is BK alone. */
+              _cleave_maxflow_set_bk_work_limit (mf, l < G_N_ELEMENTS (limits) ? limits[l] : G_MAXSIZE);
+              for (gsize e = 0; e < g->m; e++)
+                cleave_maxflow_add_edge (mf, g->e[e].a, g->e[e].b, g->e[e].cab, g->e[e].cba);
+              for (guint v = 0; v < g->n; v++)
+                if (g->src[v] != 0 || g->snk[v] != 0)
+                  cleave_maxflow_add_terminal (mf, v, g->src[v], g->snk[v]);
+              flow = cleave_maxflow_solve (mf);
+              got = bk_partition (mf, g->n);
+              if (want == NULL)
+                {
+                  want = g_steal_pointer (&got);
+                  want_flow = flow;
+                  assert_valid_cut (g, mf, flow);
+                  continue;
+                }
+              g_assert_cmpfloat (flow, ==, want_flow);
+              for (guint v = 0; v < g->n; v++)
+                if (got[v] != want[v])
+                  g_error ("seed %u, graph %u, limit %u: node %u on the %s side",
+                           seed, k, l, v, got[v] ? "source" : "sink");
+            }
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  /* BK's work limit per mode: none (the default), push-relabel alone,
+  /* BK's work limit per mode: none (the default), pseudoflow alone,
    * and a hand-over after the first augmentations. */
   static const struct
   {
     const char *name;
     gsize       limit;
-  } modes[] = { { "", G_MAXSIZE }, { "/pr", 0 }, { "/hybrid", 40 } };
+  } modes[] = { { "", G_MAXSIZE }, { "/pf", 0 }, { "/hybrid", 40 } };
 
   cleave_test_init (&argc, &argv);
 
@@ -914,6 +995,8 @@ main (int   argc,
 #undef add
     }
   g_test_add_func ("/maxflow/hands-over", test_maxflow_hands_over);
+  g_test_add_func ("/maxflow/keeps-bk", test_maxflow_keeps_bk);
+  g_test_add_func ("/maxflow/stages-agree", test_maxflow_stages_agree);
 
   return g_test_run ();
 }
