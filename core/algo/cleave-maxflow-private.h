@@ -5,7 +5,7 @@
  *
  * The max-flow graph as Boykov-Kolmogorov (cleave-maxflow.c) and the
  * pseudoflow stage that takes over from it on hard graphs
- * (cleave-maxflow-pr.c) share it. See docs/maxflow.md.
+ * (cleave-maxflow-pf.c) share it. See docs/maxflow.md.
  */
 
 #pragma once
@@ -77,7 +77,7 @@ struct _CleaveMaxflow
 
 /* Finishes the max flow from the valid flow in @mf's residuals (after a
  * BK augmentation, or none) by the pseudoflow algorithm
- * (cleave-maxflow-pr.c), adds its value to mf->flow and leaves the
+ * (cleave-maxflow-pf.c), adds its value to mf->flow and leaves the
  * minimal source side as nodes with parent PARENT_TERMINAL and is_sink
  * FALSE, every other node PARENT_FREE. Needs the CSR index. */
 void _cleave_maxflow_pseudoflow         (CleaveMaxflow *mf);

@@ -63,7 +63,7 @@
  * sweep of the graph, which every method pays in some form; from there BK
  * may do half the size of the graph more (and never less than
  * WORK_FLOOR, which keeps small graphs with BK), and past that the
- * pseudoflow stage (cleave-maxflow-pr.c) finishes from the flow BK has
+ * pseudoflow stage (cleave-maxflow-pf.c) finishes from the flow BK has
  * found so far.
  *
  * Why so little. BK's early progress says nothing about how much is left:

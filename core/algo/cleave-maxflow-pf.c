@@ -1,4 +1,4 @@
-/* cleave-maxflow-pr.c
+/* cleave-maxflow-pf.c
  *
  * Copyright 2026 The Cleave authors
  * SPDX-License-Identifier: GPL-3.0-or-later
