@@ -501,17 +501,26 @@ job_run (gpointer data,
     }
   chunk->epoch = epoch;
 
+  gboolean notify = FALSE;
+
   g_mutex_lock (&self->lock);
   g_hash_table_remove (self->queued, &key);
   make_ready_locked (self, chunk);
   if (!self->notify_pending && !self->disposed)
-    {
-      self->notify_pending = TRUE;
-      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, deliver,
-                                  g_object_ref (self), g_object_unref);
-    }
+    notify = self->notify_pending = TRUE;
   g_mutex_unlock (&self->lock);
   cleave_slice_chunk_unref (chunk);
+  /* Always through the main context's loop, never called here: while
+   * the main thread is between iterations g_main_context_invoke would run
+   * deliver on this thread (it can acquire a context nobody iterates). */
+  if (notify)
+    {
+      g_autoptr(GSource) idle = g_idle_source_new ();
+
+      g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+      g_source_set_callback (idle, deliver, g_object_ref (self), g_object_unref);
+      g_source_attach (idle, self->context);
+    }
 }
 
 /* Watching for other writers -------------------------------------------- */
