@@ -81,14 +81,6 @@ GBytes  *_cleave_edit_ids_blob     (const guint64     *ids,
 GArray  *_cleave_edit_blob_ids     (const void        *blob,
                                     int                len);
 
-/* The edges stored under each of the L2 chunks @chunks (@n), into @edges
- * as _cleave_graph_chunk_edges puts one chunk's, in that order. */
-gboolean _cleave_edit_chunks_edges (CleaveGraph      *graph,
-                                    const guint64     *chunks,
-                                    guint              n,
-                                    GHashTable        *edges,
-                                    GError           **error);
-
 /* A read transaction around a computation's many queries, unless the
  * caller has a transaction open (*@began says which): one snapshot of the
  * graph, and SQLite takes its read lock once rather than per statement. */

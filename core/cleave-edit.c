@@ -342,49 +342,6 @@ _cleave_edit_fail (GError        **error,
   return FALSE;
 }
 
-/* One prepared statement for all the chunks: a multicut, or the persist of
- * a large object, reads dozens of chunks, and preparing the query anew
- * for each (as the one-chunk call does) cost as much as reading its rows. */
-gboolean
-_cleave_edit_chunks_edges (CleaveGraph   *g,
-                           const guint64 *chunks,
-                           guint          n,
-                           GHashTable    *edges,
-                           GError       **error)
-{
-  sqlite3_stmt *stmt = NULL;
-  gboolean ok = TRUE;
-  int rc;
-
-  if (n == 0)
-    return TRUE;
-  stmt = _cleave_graph_prepare (g->db, g->path,
-                                "SELECT a, b, kind, affinity, area, active FROM edge WHERE l2chunk = ? ORDER BY a, b, ts",
-                                error);
-  if (stmt == NULL)
-    return FALSE;
-  for (guint i = 0; i < n && ok; i++)
-    {
-      sqlite3_reset (stmt);
-      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) chunks[i]);
-      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        {
-          EdgeChange e = {
-            (guint64) sqlite3_column_int64 (stmt, 0), (guint64) sqlite3_column_int64 (stmt, 1),
-            sqlite3_column_int (stmt, 2), sqlite3_column_double (stmt, 3),
-            (guint64) sqlite3_column_int64 (stmt, 4), sqlite3_column_int (stmt, 5),
-          };
-
-          /* Rows come oldest first per pair: the last one wins. */
-          g_hash_table_replace (edges, g_memdup2 (&e, 16), g_memdup2 (&e, sizeof e));
-        }
-      if (rc != SQLITE_DONE)
-        ok = _cleave_graph_db_error (g->db, g->path, "reading edges", error);
-    }
-  sqlite3_finalize (stmt);
-  return ok;
-}
-
 gboolean
 _cleave_edit_read_begin (CleaveGraph *g,
                          gboolean    *began,
@@ -659,7 +616,7 @@ _cleave_edit_execute (CleaveGraph        *g,
       if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
         g_array_append_val (chunk_list, c);
     }
-  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
+  if (!_cleave_graph_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
     goto rollback;
   for (guint i = 0; i < changes->len; i++)
     {

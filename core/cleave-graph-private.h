@@ -86,6 +86,13 @@ gboolean      _cleave_graph_chunk_edges  (CleaveGraph  *graph,
                                           guint64       chunk,
                                           GHashTable   *edges,
                                           GError      **error);
+/* The same for each of the @n chunks @chunks, in that order, through one
+ * prepared statement. */
+gboolean      _cleave_graph_chunks_edges (CleaveGraph   *graph,
+                                          const guint64 *chunks,
+                                          guint          n,
+                                          GHashTable    *edges,
+                                          GError       **error);
 guint         _cleave_graph_pair_hash    (gconstpointer pair);
 gboolean      _cleave_graph_pair_equal   (gconstpointer a,
                                           gconstpointer b);

@@ -241,7 +241,7 @@ multicut_compute (CleaveGraph          *g,
       if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
         g_array_append_val (chunk_list, c);
     }
-  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, all_edges, error))
+  if (!_cleave_graph_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, all_edges, error))
     return FALSE;
   g_hash_table_iter_init (&it, all_edges);
   while (g_hash_table_iter_next (&it, &k, &v))
@@ -515,7 +515,7 @@ still_joined (CleaveGraph   *g,
       if (g_hash_table_add (chunks, g_memdup2 (&c, 8)))
         g_array_append_val (chunk_list, c);
     }
-  if (!_cleave_edit_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
+  if (!_cleave_graph_chunks_edges (g, (guint64 *) chunk_list->data, chunk_list->len, edges, error))
     return FALSE;
   for (guint i = 0; i + 1 < removed->len; i += 2)
     {
