@@ -354,3 +354,35 @@ cleave_test_assert_same_partition (const guint64 *a,
         }
     }
 }
+
+static gboolean
+timed_out (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+cleave_test_spin (guint ms)
+{
+  gboolean out = FALSE;
+
+  g_timeout_add (ms, timed_out, &out);
+  while (!out)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+gboolean
+cleave_test_wait (gboolean (*condition) (gpointer data),
+                  gpointer   data,
+                  guint      seconds)
+{
+  gboolean out = FALSE;
+  guint id = g_timeout_add_seconds (seconds, timed_out, &out);
+
+  while (!condition (data) && !out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!out)
+    g_source_remove (id);
+  return !out;
+}

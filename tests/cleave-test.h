@@ -39,6 +39,13 @@ const char *cleave_test_env     (const char     *name);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CleaveTestRun, cleave_test_run_clear)
 
+/* The default main context, for tests of the application: runs it for
+ * @ms; or until @condition (@data) holds, FALSE if @seconds pass first. */
+void     cleave_test_spin       (guint            ms);
+gboolean cleave_test_wait       (gboolean       (*condition) (gpointer data),
+                                 gpointer         data,
+                                 guint            seconds);
+
 /* A demo dataset built through the core (cleave_demo_create, then the
  * graph ingested), as DIR/NAME; its path. */
 char  *cleave_test_make_demo    (const char             *dir,

@@ -102,23 +102,6 @@ drop_cache (const char *path)
     }
 }
 
-static gboolean
-timed_out (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean out = FALSE;
-
-  g_timeout_add (ms, timed_out, &out);
-  while (!out)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 typedef struct
 {
   double shown;
@@ -152,6 +135,12 @@ new_window (void)
   return window;
 }
 
+static gboolean
+first_frame_done (gpointer data)
+{
+  return ((FirstFrame *) data)->complete != 0;
+}
+
 /* Shows a new window opening @path; ms from shown to first complete frame. */
 static double
 first_frame (const char    *path,
@@ -159,19 +148,13 @@ first_frame (const char    *path,
 {
   CleaveWindow *window = new_window ();
   FirstFrame ff = { 0 };
-  gboolean out = FALSE;
-  guint id;
 
   g_signal_connect (window, "map", G_CALLBACK (mapped), &ff);
   g_signal_connect (window, "frame-complete", G_CALLBACK (frame_complete), &ff);
   cleave_window_open (window, path);
   gtk_window_present (GTK_WINDOW (window));
-  id = g_timeout_add_seconds (60, timed_out, &out);
-  while (ff.complete == 0 && !out)
-    g_main_context_iteration (NULL, TRUE);
-  if (out)
+  if (!cleave_test_wait (first_frame_done, &ff, 60))
     g_error ("no complete frame in 60 s");
-  g_source_remove (id);
   g_signal_handlers_disconnect_by_data (window, &ff);
   if (keep != NULL)
     *keep = window;
@@ -473,12 +456,12 @@ main (int   argc,
     GtkWidget *areas[3];
     GtkWidget *floor = floor_window (areas);
 
-    spin (300);
+    cleave_test_spin (300);
     floor_ms = measure_frames (floor, floor_step, areas, &floor_p95, &floor_cpu);
     gtk_window_destroy (GTK_WINDOW (floor));
   }
   first_frame (demo, &window);
-  spin (100);
+  cleave_test_spin (100);
   still_ms = measure_frames (GTK_WIDGET (window), redraw_step, window, &still_p95, &still_cpu);
   pan_ms = measure_frames (GTK_WIDGET (window), pan_step, window, &pan_p95, &pan_cpu);
   g_print ("frame while panning:          %7.2f ms   median, p95 %.2f ms (redraw without change: %.2f ms, p95 %.2f; ratio %.2f; goal <= 16 ms)\n",

@@ -21,11 +21,18 @@
 
 static GtkApplication *app;
 
-static gboolean
-timed_out (gpointer user_data)
+typedef struct
 {
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
+  CleaveWindow *window;
+  const char   *needle;
+} StatusWait;
+
+static gboolean
+status_has (gpointer data)
+{
+  StatusWait *w = data;
+
+  return strstr (cleave_window_get_status_text (w->window), w->needle) != NULL;
 }
 
 /* Runs the main loop until the status line holds @needle. */
@@ -33,26 +40,12 @@ static gboolean
 wait_for_status (CleaveWindow *window,
                  const char   *needle)
 {
-  gboolean out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out, &out);
+  StatusWait w = { window, needle };
 
-  while (strstr (cleave_window_get_status_text (window), needle) == NULL && !out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!out)
-    g_source_remove (id);
-  else
-    g_test_message ("status line: %s", cleave_window_get_status_text (window));
-  return !out;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean out = FALSE;
-
-  g_timeout_add (ms, timed_out, &out);
-  while (!out)
-    g_main_context_iteration (NULL, TRUE);
+  if (cleave_test_wait (status_has, &w, WAIT_SECONDS))
+    return TRUE;
+  g_test_message ("status line: %s", cleave_window_get_status_text (window));
+  return FALSE;
 }
 
 static gint64
@@ -128,7 +121,7 @@ test_ui_background_worker (void)
   }
   g_assert_true (wait_for_status (window, "1 job queued, worker off"));
   /* Off means off: nobody takes it. */
-  spin (1500);
+  cleave_test_spin (1500);
   g_assert_nonnull (strstr (cleave_window_get_status_text (window), "1 job queued"));
   g_assert_cmpint (queue_member (dir, "pending"), ==, 1);
 
@@ -147,7 +140,7 @@ test_ui_background_worker (void)
 
   gtk_window_destroy (GTK_WINDOW (window));
   /* The worker stops off the main thread; let it. */
-  spin (500);
+  cleave_test_spin (500);
   g_settings_reset (settings, "downsample-in-background");
   cleave_test_rm_rf (tmp);
 }

@@ -31,38 +31,27 @@ static GtkApplication *app;
 
 typedef gboolean (*Condition) (CleaveWindow *window);
 
-static gboolean
-timed_out (gpointer user_data)
+typedef struct
 {
-  gboolean *flag = user_data;
+  CleaveWindow *window;
+  Condition     condition;
+} Wait;
 
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
+static gboolean
+wait_check (gpointer data)
+{
+  Wait *w = data;
+
+  return w->condition (w->window);
 }
 
 static gboolean
 wait_for (CleaveWindow *window,
           Condition     condition)
 {
-  gboolean out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out, &out);
+  Wait w = { window, condition };
 
-  while (!condition (window) && !out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!out)
-    g_source_remove (id);
-  return !out;
-}
-
-/* Lets the main loop run for @ms, so paints after a change go through. */
-static void
-spin (guint ms)
-{
-  gboolean out = FALSE;
-
-  g_timeout_add (ms, timed_out, &out);
-  while (!out)
-    g_main_context_iteration (NULL, TRUE);
+  return cleave_test_wait (wait_check, &w, WAIT_SECONDS);
 }
 
 static gboolean
@@ -122,7 +111,7 @@ screenshot (CleaveWindow *window,
 
   g_assert_true (wait_for (window, is_complete));
   /* The complete frame reaches the window. */
-  spin (50);
+  cleave_test_spin (50);
   g_assert_true (wait_for (window, is_complete));
   g_assert_true (cleave_screenshot_save_png (GTK_WIDGET (window), png, &error));
   g_assert_no_error (error);
@@ -289,7 +278,7 @@ test_ui_viewer_navigation (void)
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (xy)));
   g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (xz), GTK_WIDGET (window), &r1));
   g_action_group_change_action_state (G_ACTION_GROUP (window), "layout", g_variant_new_string ("xz"));
-  spin (50);
+  cleave_test_spin (50);
   screenshot (window, "viewer-nav-4-xz", &single);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (xy)));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (xz)));
@@ -304,7 +293,7 @@ test_ui_viewer_navigation (void)
 
   /* And back to three panes. */
   g_action_group_change_action_state (G_ACTION_GROUP (window), "layout", g_variant_new_string ("three"));
-  spin (50);
+  cleave_test_spin (50);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (xy)));
   g_assert_true (wait_for (window, is_complete));
 
@@ -429,7 +418,7 @@ test_ui_viewer_hover (void)
   xwindow = gdk_x11_surface_get_xid (gtk_native_get_surface (native));
   XWarpPointer (xdisplay, None, xwindow, 0, 0, 0, 0, (int) (p.x + nx) - 3, (int) (p.y + ny) - 3);
   XFlush (xdisplay);
-  spin (30);
+  cleave_test_spin (30);
   XWarpPointer (xdisplay, None, xwindow, 0, 0, 0, 0, (int) (p.x + nx), (int) (p.y + ny));
   XFlush (xdisplay);
 
@@ -448,7 +437,7 @@ test_ui_viewer_hover (void)
 
     cleave_slice_view_point_to_world (xy, points[2 * found], points[2 * found + 1], world);
     g_signal_emit_by_name (xy, "clicked", GDK_BUTTON_PRIMARY, world[0], world[1], world[2]);
-    spin (200);
+    cleave_test_spin (200);
     g_assert_cmpuint (cleave_viewport_get_selected (cleave_window_get_viewport (window)), ==, root[found * 5]);
     g_assert_nonnull (strstr (cleave_window_get_status_text (window), "selected"));
     {
@@ -660,7 +649,7 @@ test_ui_viewer_not_a_dataset (void)
   g_assert_nonnull (cleave_window_get_error (window));
   g_assert_nonnull (strstr (cleave_window_get_error (window), "not-a-dataset"));
   g_assert_null (cleave_window_get_source (window));
-  spin (100);
+  cleave_test_spin (100);
   {
     g_autofree char *png = g_build_filename (cleave_test_env ("CLEAVE_TEST_OUTPUT_DIR"), "viewer-error.png", NULL);
     g_autoptr(GError) error = NULL;
