@@ -429,14 +429,63 @@ decode_block_u64 (const guint8   *values,
 
 #undef DECODE_ROWS
 
+/* What is done with each block once its header is checked: @values is
+ * NULL for a block of one label (@bits 0); @checked says the table is
+ * shorter than 2^bits entries. FALSE with *bad_word set: an index past
+ * the table; FALSE with *bad_word G_MAXSIZE: the sink gave up. */
+typedef gboolean (*BlockSink) (const guint8   *chan,
+                               const guint8   *values,
+                               gsize           table_offset,
+                               gsize           table_len,
+                               const BlockPos *bp,
+                               guint           bits,
+                               gboolean        checked,
+                               gsize          *bad_word,
+                               gpointer        data);
+
+typedef struct
+{
+  void     *out;
+  gboolean  wide;         /* uint64 labels */
+} ValueSink;
+
 static gboolean
-decode_compressed_segmentation (CleaveDataType  type,
-                                const guint8   *data,
-                                gsize           len,
-                                const Geometry *g,
-                                void           *out,
-                                const char     *what,
-                                GError        **error)
+decode_value_block (const guint8   *chan,
+                    const guint8   *values,
+                    gsize           table_offset,
+                    gsize           table_len,
+                    const BlockPos *bp,
+                    guint           bits,
+                    gboolean        checked,
+                    gsize          *bad_word,
+                    gpointer        data)
+{
+  gboolean wide = ((ValueSink *) data)->wide;
+  void *out = ((ValueSink *) data)->out;
+  const guint8 *table = chan + 4 * table_offset;
+
+  if (bits == 0)
+    {
+      if (wide)
+        fill_rows (bp, out, load_u64 (table), TRUE);
+      else
+        fill_rows (bp, out, load_u32 (table), FALSE);
+      return TRUE;
+    }
+  if (wide)
+    return decode_block_u64 (values, table, table_len, bp, out, bits, checked, bad_word);
+  return decode_block_u32 (values, table, table_len, bp, out, bits, checked, bad_word);
+}
+
+static gboolean
+walk_compressed_segmentation (CleaveDataType  type,
+                              const guint8   *data,
+                              gsize           len,
+                              const Geometry *g,
+                              BlockSink       sink,
+                              gpointer        sink_data,
+                              const char     *what,
+                              GError        **error)
 {
   gboolean wide = type == CLEAVE_DATA_TYPE_UINT64;
   gsize label_words = wide ? 2 : 1;
@@ -500,12 +549,8 @@ decode_compressed_segmentation (CleaveDataType  type,
 
           if (bits == 0)
             {
-              const guint8 *t = chan + 4 * (gsize) table_offset;
-
-              if (wide)
-                fill_rows (&bp, out, load_u64 (t), TRUE);
-              else
-                fill_rows (&bp, out, load_u32 (t), FALSE);
+              if (!sink (chan, NULL, table_offset, table_len, &bp, 0, FALSE, &bad_word, sink_data))
+                return FALSE;
               continue;
             }
 
@@ -517,14 +562,10 @@ decode_compressed_segmentation (CleaveDataType  type,
                             " words, the channel has %" G_GSIZE_FORMAT,
                             gx, gy, gz, bits, values_offset, (bits * g->block_voxels + 31) / 32, n_words);
 
-          if (wide)
-            ok = decode_block_u64 (chan + 4 * (gsize) values_offset, chan + 4 * (gsize) table_offset,
-                                   table_len, &bp, out, bits, table_len < (G_GUINT64_CONSTANT (1) << bits),
-                                   &bad_word);
-          else
-            ok = decode_block_u32 (chan + 4 * (gsize) values_offset, chan + 4 * (gsize) table_offset,
-                                   table_len, &bp, out, bits, table_len < (G_GUINT64_CONSTANT (1) << bits),
-                                   &bad_word);
+          ok = sink (chan, chan + 4 * (gsize) values_offset, table_offset, table_len, &bp, bits,
+                     table_len < (G_GUINT64_CONSTANT (1) << bits), &bad_word, sink_data);
+          if (!ok && bad_word == G_MAXSIZE)
+            return FALSE;
           if (!ok)
             return CORRUPT (4 + 4 * ((gsize) values_offset + bad_word),
                             "block (%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
@@ -569,8 +610,371 @@ cleave_codec_decode (CleaveEncoding  encoding,
   g_return_val_if_fail (out != NULL || g.n_voxels == 0, FALSE);
 
   if (blocked)
-    return decode_compressed_segmentation (type, data, len, &g, out, what, error);
+    {
+      ValueSink sink = { out, type == CLEAVE_DATA_TYPE_UINT64 };
+
+      return walk_compressed_segmentation (type, data, len, &g, decode_value_block, &sink, what, error);
+    }
   return decode_raw (type, data, len, &g, out, what, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoding to indices                                                      */
+
+/* A chunk's labels: open addressing from label to index; index 0 is label
+ * 0 and never in the table (0 marks an empty slot). */
+typedef struct
+{
+  guint64  *keys;
+  guint32  *values;
+  gsize     mask;
+  GArray   *labels;
+  guint32   limit;        /* more indices than this: give up */
+} LabelTable;
+
+static inline guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 33;
+  x *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  return x;
+}
+
+static void
+label_table_init (LabelTable *t,
+                  guint32     limit)
+{
+  t->mask = 255;
+  t->keys = g_new0 (guint64, t->mask + 1);
+  t->values = g_new (guint32, t->mask + 1);
+  t->labels = g_array_new (FALSE, FALSE, sizeof (guint64));
+  t->limit = limit;
+  g_array_append_val (t->labels, (guint64) { 0 });
+}
+
+static void
+label_table_clear (LabelTable *t)
+{
+  g_free (t->keys);
+  g_free (t->values);
+  if (t->labels != NULL)
+    g_array_unref (t->labels);
+}
+
+static void
+label_table_put (LabelTable *t,
+                 guint64     label,
+                 guint32     index)
+{
+  gsize i = mix64 (label) & t->mask;
+
+  while (t->keys[i] != 0)
+    i = (i + 1) & t->mask;
+  t->keys[i] = label;
+  t->values[i] = index;
+}
+
+/* The index of @label, made if new; G_MAXUINT32 past the limit. */
+static guint32
+label_table_index (LabelTable *t,
+                   guint64     label)
+{
+  guint32 index;
+  gsize i;
+
+  if (label == 0)
+    return 0;
+  for (i = mix64 (label) & t->mask; t->keys[i] != 0; i = (i + 1) & t->mask)
+    if (t->keys[i] == label)
+      return t->values[i];
+  if (t->labels->len > t->limit)
+    return G_MAXUINT32;
+  index = t->labels->len;
+  g_array_append_val (t->labels, label);
+  if ((gsize) t->labels->len * 2 > t->mask)
+    {
+      guint64 *keys = t->keys;
+      guint32 *values = t->values;
+      gsize n = t->mask + 1;
+
+      t->mask = 2 * n - 1;
+      t->keys = g_new0 (guint64, 2 * n);
+      t->values = g_new (guint32, 2 * n);
+      for (gsize k = 0; k < n; k++)
+        if (keys[k] != 0)
+          label_table_put (t, keys[k], values[k]);
+      g_free (keys);
+      g_free (values);
+    }
+  label_table_put (t, label, index);
+  return index;
+}
+
+/* compressed_segmentation straight to indices: each lookup-table entry is
+ * hashed the first time a voxel uses it, then every voxel is one small
+ * array read. Entries no voxel uses never become labels (tables may run
+ * into other blocks' words). */
+typedef struct
+{
+  LabelTable  t;
+  guint32    *map;        /* per channel word: 1 + the index of the label starting there, 0 unseen */
+  gsize       label_words;
+  gboolean    wide;       /* guint32 indices */
+  gpointer    out;
+} IndexSink;
+
+static G_NO_INLINE guint32
+index_miss (IndexSink    *ix,
+            const guint8 *chan,
+            gsize         word)
+{
+  guint64 label = ix->label_words == 2 ? load_u64 (chan + 4 * word) : load_u32 (chan + 4 * word);
+  guint32 index = label_table_index (&ix->t, label);
+
+  if (index == G_MAXUINT32)
+    return 0;
+  return ix->map[word] = index + 1;
+}
+
+G_ALWAYS_INLINE static inline gboolean
+index_rows (IndexSink      *ix,
+            const guint8   *chan,
+            const guint8   *values,
+            gsize           table_offset,
+            gsize           table_len,
+            const BlockPos *bp,
+            guint           bits,
+            gboolean        wide,
+            gboolean        checked,
+            gsize          *bad_word)
+{
+  const guint32 mask = (guint32) ((G_GUINT64_CONSTANT (1) << bits) - 1);
+  const gsize lw = ix->label_words;
+
+  for (guint64 z = 0; z < bp->az; z++)
+    for (guint64 y = 0; y < bp->ay; y++)
+      {
+        gsize row = bp->out_base + z * bp->stride_z + y * bp->stride_y;
+        guint64 bit = bits * (bp->bx * (y + bp->by * z));
+
+        for (guint64 x = 0; x < bp->ax; x++, bit += bits)
+          {
+            guint32 idx = (load_u32 (values + 4 * (bit >> 5)) >> (bit & 31)) & mask;
+            gsize word = table_offset + lw * idx;
+            guint32 m;
+
+            if (checked && G_UNLIKELY (idx >= table_len))
+              {
+                *bad_word = bit >> 5;
+                return FALSE;
+              }
+            m = ix->map[word];
+            if (G_UNLIKELY (m == 0) && (m = index_miss (ix, chan, word)) == 0)
+              {
+                *bad_word = G_MAXSIZE;
+                return FALSE;
+              }
+            if (wide)
+              ((guint32 *) ix->out)[row + x] = m - 1;
+            else
+              ((guint16 *) ix->out)[row + x] = (guint16) (m - 1);
+          }
+      }
+  return TRUE;
+}
+
+#define INDEX_ROWS(bits, wide) \
+  (checked ? index_rows (ix, chan, values, table_offset, table_len, bp, bits, wide, TRUE, bad_word) \
+   : index_rows (ix, chan, values, table_offset, table_len, bp, bits, wide, FALSE, bad_word))
+
+static gboolean
+index_block (const guint8   *chan,
+             const guint8   *values,
+             gsize           table_offset,
+             gsize           table_len,
+             const BlockPos *bp,
+             guint           bits,
+             gboolean        checked,
+             gsize          *bad_word,
+             gpointer        data)
+{
+  IndexSink *ix = data;
+
+  if (bits == 0)
+    {
+      guint32 m = ix->map[table_offset];
+
+      if (m == 0 && (m = index_miss (ix, chan, table_offset)) == 0)
+        {
+          *bad_word = G_MAXSIZE;
+          return FALSE;
+        }
+      for (guint64 z = 0; z < bp->az; z++)
+        for (guint64 y = 0; y < bp->ay; y++)
+          {
+            gsize row = bp->out_base + z * bp->stride_z + y * bp->stride_y;
+
+            for (guint64 x = 0; x < bp->ax; x++)
+              if (ix->wide)
+                ((guint32 *) ix->out)[row + x] = m - 1;
+              else
+                ((guint16 *) ix->out)[row + x] = (guint16) (m - 1);
+          }
+      return TRUE;
+    }
+  switch (bits * 2 + (ix->wide ? 1 : 0))
+    {
+    case 2: return INDEX_ROWS (1, FALSE);
+    case 3: return INDEX_ROWS (1, TRUE);
+    case 4: return INDEX_ROWS (2, FALSE);
+    case 5: return INDEX_ROWS (2, TRUE);
+    case 8: return INDEX_ROWS (4, FALSE);
+    case 9: return INDEX_ROWS (4, TRUE);
+    case 16: return INDEX_ROWS (8, FALSE);
+    case 17: return INDEX_ROWS (8, TRUE);
+    case 32: return INDEX_ROWS (16, FALSE);
+    case 33: return INDEX_ROWS (16, TRUE);
+    case 64: return INDEX_ROWS (32, FALSE);
+    case 65: return INDEX_ROWS (32, TRUE);
+    default: g_assert_not_reached ();
+    }
+  return FALSE;
+}
+
+#undef INDEX_ROWS
+
+/* Raw voxels to indices; runs of one label (most of a segmentation) skip
+ * the table. FALSE past the table's limit. */
+static gboolean
+index_raw (LabelTable   *t,
+           const guint8 *data,
+           gsize         n,
+           gsize         elem,
+           gboolean      wide,
+           gpointer      out)
+{
+  guint64 prev = 0;
+  guint32 index = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const guint8 *p = data + i * elem;
+      guint64 v = elem == 8 ? load_u64 (p) : elem == 4 ? load_u32 (p)
+                  : elem == 2 ? (guint64) (p[0] | p[1] << 8) : p[0];
+
+      if (v != prev)
+        {
+          prev = v;
+          index = label_table_index (t, v);
+          if (index == G_MAXUINT32)
+            return FALSE;
+        }
+      if (wide)
+        ((guint32 *) out)[i] = index;
+      else
+        ((guint16 *) out)[i] = (guint16) index;
+    }
+  return TRUE;
+}
+
+void
+cleave_indexed_labels_clear (CleaveIndexedLabels *labels)
+{
+  g_clear_pointer (&labels->labels, g_free);
+  g_clear_pointer (&labels->indices, g_free);
+  labels->n_labels = 0;
+  labels->wide = FALSE;
+}
+
+gboolean
+cleave_codec_decode_indexed (CleaveEncoding       encoding,
+                             CleaveDataType       type,
+                             const guint8        *data,
+                             gsize                len,
+                             const guint          shape[3],
+                             const guint          block[3],
+                             CleaveIndexedLabels *out,
+                             const char          *what,
+                             GError             **error)
+{
+  gboolean blocked = encoding == CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
+  gsize elem = cleave_data_type_size (type);
+  const char *bad_geometry;
+  Geometry g;
+
+  g_return_val_if_fail ((guint) type < G_N_ELEMENTS (data_types), FALSE);
+  g_return_val_if_fail ((guint) encoding < G_N_ELEMENTS (encodings), FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (shape != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (!blocked || block != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  memset (out, 0, sizeof *out);
+  if (blocked && type != CLEAVE_DATA_TYPE_UINT32 && type != CLEAVE_DATA_TYPE_UINT64)
+    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0,
+                      "compressed_segmentation holds uint32 or uint64, not %s", data_types[type].name);
+  bad_geometry = geometry_init (&g, shape, block, elem, blocked);
+  if (bad_geometry != NULL)
+    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0, "chunk %ux%ux%u, block %ux%ux%u: %s",
+                      shape[0], shape[1], shape[2],
+                      blocked ? block[0] : 0, blocked ? block[1] : 0, blocked ? block[2] : 0, bad_geometry);
+  /* A raw chunk of the wrong length: decode_raw says how, before it copies. */
+  if (!blocked && len != (gsize) g.n_voxels * elem)
+    return decode_raw (type, data, len, &g, NULL, what, error);
+
+  /* uint16 indices first; a chunk of more labels (rare) starts over. */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_autoptr(GError) local = NULL;
+      gboolean wide = pass == 1;
+      gpointer indices = g_malloc ((gsize) g.n_voxels * (wide ? 4 : 2));
+      gboolean ok;
+
+      if (blocked)
+        {
+          IndexSink ix = { .label_words = type == CLEAVE_DATA_TYPE_UINT64 ? 2 : 1, .wide = wide, .out = indices };
+
+          label_table_init (&ix.t, wide ? G_MAXUINT32 - 1 : G_MAXUINT16);
+          ix.map = g_new0 (guint32, len / 4 + 1);
+          ok = walk_compressed_segmentation (type, data, len, &g, index_block, &ix, what, &local);
+          g_free (ix.map);
+          if (ok)
+            {
+              out->n_labels = ix.t.labels->len;
+              out->labels = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&ix.t.labels), FALSE);
+            }
+          label_table_clear (&ix.t);
+        }
+      else
+        {
+          LabelTable t;
+
+          label_table_init (&t, wide ? G_MAXUINT32 - 1 : G_MAXUINT16);
+          ok = index_raw (&t, data, (gsize) g.n_voxels, elem, wide, indices);
+          if (ok)
+            {
+              out->n_labels = t.labels->len;
+              out->labels = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.labels), FALSE);
+            }
+          label_table_clear (&t);
+        }
+      if (ok)
+        {
+          out->wide = wide;
+          out->indices = indices;
+          return TRUE;
+        }
+      g_free (indices);
+      /* A corrupt chunk, not too many labels. */
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  /* More labels than 32-bit indices hold: only a chunk of 2^32 voxels. */
+  return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0, "more than 2^32 distinct labels in one chunk");
 }
 
 /* ------------------------------------------------------------------------ */

@@ -85,4 +85,26 @@ gboolean     cleave_codec_decode          (CleaveEncoding  encoding,
                                            const char     *what,
                                            GError        **error);
 
+/* A segmentation chunk as indices into its distinct labels: what a viewer
+ * uploads (a palette per chunk) without a 64-bit copy of every voxel. */
+typedef struct
+{
+  guint64  *labels;       /* labels[0] is 0, the rest distinct, in no set order */
+  guint     n_labels;
+  gboolean  wide;         /* indices are guint32 (more than 65536 labels), else guint16 */
+  gpointer  indices;      /* one per voxel, x fastest */
+} CleaveIndexedLabels;
+
+void         cleave_indexed_labels_clear  (CleaveIndexedLabels *labels);
+
+gboolean     cleave_codec_decode_indexed  (CleaveEncoding       encoding,
+                                           CleaveDataType       type,
+                                           const guint8        *data,
+                                           gsize                len,
+                                           const guint          shape[3],
+                                           const guint          block[3],
+                                           CleaveIndexedLabels *out,
+                                           const char          *what,
+                                           GError             **error);
+
 G_END_DECLS

@@ -223,6 +223,31 @@ box_voxels (const gint64 lo[3],
 /* With @keep FALSE a chunk not in the cache is decoded for this caller
  * only: a large region read would otherwise push what the viewer shows out
  * of the cache, and pay for fresh memory for every chunk it keeps. */
+/* Where chunk @g of @mip is stored (ref->found FALSE when absent), its
+ * key and its clipped shape. */
+static const CleaveScale *
+chunk_ref (CleaveVolume        *volume,
+           guint                mip,
+           const gint64         g[3],
+           CleaveOcdbtValueRef *ref,
+           char               **key_out,
+           guint                shape[3],
+           GError             **error)
+{
+  const CleaveScale *s = get_scale (volume, mip, error);
+  gint64 lo[3], hi[3];
+
+  if (s == NULL)
+    return NULL;
+  *key_out = cleave_scale_chunk_key (s, volume->prefix, g);
+  if (!cleave_ocdbt_get_ref (volume->store, (const guint8 *) *key_out, strlen (*key_out), ref, error))
+    return NULL;
+  cleave_scale_chunk_box (s, g, lo, hi);
+  for (guint d = 0; d < 3; d++)
+    shape[d] = (guint) (hi[d] - lo[d]);
+  return s;
+}
+
 static gboolean
 get_chunk (CleaveVolume      *volume,
            guint              mip,
@@ -231,21 +256,18 @@ get_chunk (CleaveVolume      *volume,
            CleaveCacheEntry **entry_out,
            GError           **error)
 {
-  const CleaveScale *s = get_scale (volume, mip, error);
   g_auto(CleaveOcdbtValueRef) ref = { 0 };
   g_autofree char *key = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autofree guint8 *voxels = NULL;
-  gint64 lo[3], hi[3];
+  const CleaveScale *s;
   guint shape[3];
   gsize size, len;
   const guint8 *data;
 
   *entry_out = NULL;
+  s = chunk_ref (volume, mip, g, &ref, &key, shape, error);
   if (s == NULL)
-    return FALSE;
-  key = cleave_scale_chunk_key (s, volume->prefix, g);
-  if (!cleave_ocdbt_get_ref (volume->store, (const guint8 *) key, strlen (key), &ref, error))
     return FALSE;
   if (!ref.found)
     return TRUE;
@@ -254,10 +276,7 @@ get_chunk (CleaveVolume      *volume,
   if (ref.file != NULL && (*entry_out = cleave_cache_lookup (volume->cache, ref.file, ref.offset, mip)) != NULL)
     return TRUE;
 
-  cleave_scale_chunk_box (s, g, lo, hi);
-  for (guint d = 0; d < 3; d++)
-    shape[d] = (guint) (hi[d] - lo[d]);
-  size = box_voxels (lo, hi) * cleave_data_type_size (volume->info->data_type);
+  size = (gsize) shape[0] * shape[1] * shape[2] * cleave_data_type_size (volume->info->data_type);
   bytes = cleave_ocdbt_read_ref (volume->store, &ref, error);
   if (bytes == NULL)
     return FALSE;
@@ -285,6 +304,43 @@ cleave_volume_get_chunk (CleaveVolume      *volume,
                          GError           **error)
 {
   return get_chunk (volume, mip, g, TRUE, entry_out, error);
+}
+
+gboolean
+cleave_volume_get_chunk_indexed (CleaveVolume        *volume,
+                                 guint                mip,
+                                 const gint64         g[3],
+                                 gboolean            *found,
+                                 CleaveIndexedLabels *out,
+                                 GError             **error)
+{
+  g_auto(CleaveOcdbtValueRef) ref = { 0 };
+  g_autofree char *key = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const CleaveScale *s;
+  guint shape[3];
+  gsize len;
+  const guint8 *data;
+
+  memset (out, 0, sizeof *out);
+  *found = FALSE;
+  s = chunk_ref (volume, mip, g, &ref, &key, shape, error);
+  if (s == NULL)
+    return FALSE;
+  if (!ref.found)
+    return TRUE;
+  bytes = cleave_ocdbt_read_ref (volume->store, &ref, error);
+  if (bytes == NULL)
+    return FALSE;
+  data = g_bytes_get_data (bytes, &len);
+  if (!cleave_codec_decode_indexed (s->encoding, volume->info->data_type, data ? data : (const guint8 *) "", len,
+                                    shape, s->block, out, key, error))
+    {
+      g_prefix_error (error, "%s: ", volume->what);
+      return FALSE;
+    }
+  *found = TRUE;
+  return TRUE;
 }
 
 /* The chunks a box meets: [g0, g1] inclusive along each axis. */

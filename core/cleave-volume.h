@@ -66,6 +66,16 @@ gboolean      cleave_volume_get_chunk    (CleaveVolume           *volume,
                                           CleaveCacheEntry      **entry_out,
                                           GError                **error);
 
+/* Chunk @g of @mip of a segmentation as indices into its distinct labels,
+ * decoded straight from the stored bytes (nothing goes into the cache).
+ * *found is FALSE, and @out empty, when the chunk is absent (all zero). */
+gboolean      cleave_volume_get_chunk_indexed (CleaveVolume        *volume,
+                                               guint                mip,
+                                               const gint64         g[3],
+                                               gboolean            *found,
+                                               CleaveIndexedLabels *out,
+                                               GError             **error);
+
 /* [lo, hi) into @out: (hi - lo) voxels along each axis, x fastest, of the
  * volume's data type. */
 gboolean      cleave_volume_read         (CleaveVolume           *volume,

@@ -137,147 +137,14 @@ slice_chunk_new (void)
   return &box->chunk;
 }
 
-/* Labels of one chunk: a small open-addressing table from supervoxel id
- * to palette index; runs of one id (most of a chunk) skip the table. */
-typedef struct
-{
-  guint64 *keys;
-  guint32 *values;
-  gsize    mask;
-  GArray  *svs;
-} LabelTable;
-
-static inline guint64
-mix64 (guint64 x)
-{
-  x ^= x >> 33;
-  x *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  return x;
-}
-
-static void
-label_table_init (LabelTable *t)
-{
-  t->mask = 255;
-  t->keys = g_new0 (guint64, t->mask + 1);
-  t->values = g_new (guint32, t->mask + 1);
-  t->svs = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_array_append_val (t->svs, (guint64) { 0 });
-}
-
-static void label_table_insert (LabelTable *t, guint64 sv, guint32 index);
-
-static void
-label_table_grow (LabelTable *t)
-{
-  guint64 *keys = t->keys;
-  guint32 *values = t->values;
-  gsize n = t->mask + 1;
-
-  t->mask = n * 2 - 1;
-  t->keys = g_new0 (guint64, t->mask + 1);
-  t->values = g_new (guint32, t->mask + 1);
-  for (gsize i = 0; i < n; i++)
-    if (keys[i] != 0)
-      label_table_insert (t, keys[i], values[i]);
-  g_free (keys);
-  g_free (values);
-}
-
-static void
-label_table_insert (LabelTable *t,
-                    guint64     sv,
-                    guint32     index)
-{
-  gsize i = mix64 (sv) & t->mask;
-
-  while (t->keys[i] != 0)
-    i = (i + 1) & t->mask;
-  t->keys[i] = sv;
-  t->values[i] = index;
-}
-
-static guint32
-label_table_index (LabelTable *t,
-                   guint64     sv)
-{
-  gsize i;
-  guint32 index;
-
-  if (sv == 0)
-    return 0;
-  for (i = mix64 (sv) & t->mask; t->keys[i] != 0; i = (i + 1) & t->mask)
-    if (t->keys[i] == sv)
-      return t->values[i];
-  index = t->svs->len;
-  g_array_append_val (t->svs, sv);
-  if ((gsize) t->svs->len * 2 > t->mask)
-    label_table_grow (t);
-  label_table_insert (t, sv, index);
-  return index;
-}
-
-static void
-label_table_clear (LabelTable *t)
-{
-  g_free (t->keys);
-  g_free (t->values);
-  if (t->svs)
-    g_array_unref (t->svs);
-}
-
+/* The roots of a segmentation chunk's labels (its supervoxels), or the
+ * labels themselves without a graph. */
 static gboolean
-fill_segmentation (CleaveSource     *self,
-                   CleaveSliceChunk *chunk,
-                   const guint64    *voxels,
-                   GError          **error)
+fill_roots (CleaveSource     *self,
+            CleaveSliceChunk *chunk,
+            GError          **error)
 {
-  gsize n = (gsize) chunk->size[0] * chunk->size[1] * chunk->size[2];
-  guint16 *narrow = g_new (guint16, n);
-  guint32 *wide = NULL;
-  LabelTable t;
-  guint64 prev = 0;
-  guint32 prev_index = 0;
-  gsize i;
-
-  /* One pass, into uint16 indices; a chunk with more labels than that
-   * (rare) starts over in uint32 where it ran out. */
-  label_table_init (&t);
-  for (i = 0; i < n; i++)
-    {
-      if (voxels[i] != prev)
-        {
-          prev = voxels[i];
-          prev_index = label_table_index (&t, prev);
-          if (prev_index > G_MAXUINT16)
-            break;
-        }
-      narrow[i] = (guint16) prev_index;
-    }
-  if (i < n)
-    {
-      wide = g_new (guint32, n);
-      for (gsize j = 0; j < i; j++)
-        wide[j] = narrow[j];
-      g_clear_pointer (&narrow, g_free);
-      for (; i < n; i++)
-        {
-          if (voxels[i] != prev)
-            {
-              prev = voxels[i];
-              prev_index = label_table_index (&t, prev);
-            }
-          wide[i] = prev_index;
-        }
-    }
-
-  chunk->n_labels = t.svs->len;
-  chunk->svs = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.svs), FALSE);
-  label_table_clear (&t);
-  chunk->wide = wide != NULL;
-  chunk->indices = wide != NULL ? (gpointer) wide : (gpointer) narrow;
-  chunk->bytes += n * (wide != NULL ? 4 : 2);
+  gboolean ok;
 
   chunk->roots = g_new (guint64, chunk->n_labels);
   chunk->bytes += (gsize) chunk->n_labels * 16;
@@ -286,16 +153,10 @@ fill_segmentation (CleaveSource     *self,
       memcpy (chunk->roots, chunk->svs, sizeof (guint64) * chunk->n_labels);
       return TRUE;
     }
-
   g_mutex_lock (&self->graph_lock);
-  if (!cleave_graph_get_roots (self->graph, chunk->svs, chunk->n_labels, CLEAVE_GRAPH_LATEST,
-                               chunk->roots, error))
-    {
-      g_mutex_unlock (&self->graph_lock);
-      return FALSE;
-    }
+  ok = cleave_graph_get_roots (self->graph, chunk->svs, chunk->n_labels, CLEAVE_GRAPH_LATEST, chunk->roots, error);
   g_mutex_unlock (&self->graph_lock);
-  return TRUE;
+  return ok;
 }
 
 CleaveSliceChunk *
@@ -314,7 +175,7 @@ cleave_source_load_chunk (CleaveSource  *self,
   g_return_val_if_fail (volume != NULL, NULL);
 
   scale = cleave_volume_info_get_scale (cleave_volume_get_info (volume), mip, error);
-  if (scale == NULL || !cleave_volume_get_chunk (volume, mip, g, &entry, error))
+  if (scale == NULL)
     return NULL;
 
   chunk = slice_chunk_new ();
@@ -328,9 +189,7 @@ cleave_source_load_chunk (CleaveSource  *self,
   n = (gsize) chunk->size[0] * chunk->size[1] * chunk->size[2];
   chunk->bytes = sizeof (ChunkBox);
 
-  if (entry == NULL)
-    chunk->empty = TRUE;
-  else if (layer == CLEAVE_LAYER_IMAGE)
+  if (layer == CLEAVE_LAYER_IMAGE)
     {
       const CleaveVolumeInfo *info = cleave_volume_get_info (volume);
 
@@ -340,33 +199,36 @@ cleave_source_load_chunk (CleaveSource  *self,
                        "%s: the viewer shows uint8 images only", cleave_volume_get_what (volume));
           return NULL;
         }
-      chunk->voxels = g_memdup2 (entry->value, n);
-      chunk->bytes += n;
+      if (!cleave_volume_get_chunk (volume, mip, g, &entry, error))
+        return NULL;
+      if (entry == NULL)
+        chunk->empty = TRUE;
+      else
+        {
+          chunk->voxels = g_memdup2 (entry->value, n);
+          chunk->bytes += n;
+        }
     }
   else
     {
-      const CleaveVolumeInfo *info = cleave_volume_get_info (volume);
-      g_autofree guint64 *wide = NULL;
-      const guint64 *voxels = entry->value;
+      /* Straight to palette indices: no 64-bit copy of the chunk. */
+      CleaveIndexedLabels labels;
+      gboolean found;
 
-      if (info->data_type != CLEAVE_DATA_TYPE_UINT64)
-        {
-          const guint32 *narrow = entry->value;
-
-          if (info->data_type != CLEAVE_DATA_TYPE_UINT32)
-            {
-              g_set_error (error, CLEAVE_VOLUME_ERROR, CLEAVE_VOLUME_ERROR_UNSUPPORTED,
-                           "%s: the viewer shows uint32 and uint64 segmentations only",
-                           cleave_volume_get_what (volume));
-              return NULL;
-            }
-          wide = g_new (guint64, n);
-          for (gsize i = 0; i < n; i++)
-            wide[i] = narrow[i];
-          voxels = wide;
-        }
-      if (!fill_segmentation (self, chunk, voxels, error))
+      if (!cleave_volume_get_chunk_indexed (volume, mip, g, &found, &labels, error))
         return NULL;
+      if (!found)
+        chunk->empty = TRUE;
+      else
+        {
+          chunk->svs = g_steal_pointer (&labels.labels);
+          chunk->n_labels = labels.n_labels;
+          chunk->indices = g_steal_pointer (&labels.indices);
+          chunk->wide = labels.wide;
+          chunk->bytes += n * (chunk->wide ? 4 : 2);
+          if (!fill_roots (self, chunk, error))
+            return NULL;
+        }
     }
 
   return g_steal_pointer (&chunk);

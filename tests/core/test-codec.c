@@ -168,6 +168,62 @@ check_canonical (CleaveDataType type,
   g_assert_cmpuint (g_bytes_get_size (bytes), ==, 4 * expected_words);
 }
 
+/* The indexed decoding agrees with the plain one: every voxel is its
+ * label through the table, label 0 sits at index 0, the others are
+ * distinct and each used; and it fails exactly when the plain one does,
+ * with the same message. */
+static void
+check_indexed (CleaveEncoding  encoding,
+               CleaveDataType  type,
+               const guint8   *data,
+               gsize           len,
+               const guint     shape[3],
+               const guint     block[3])
+{
+  gsize n = n_voxels (shape);
+  g_autofree guint8 *plain = g_malloc (MAX (n * cleave_data_type_size (type), 1));
+  g_autoptr(GError) plain_error = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autofree guint8 *used = NULL;
+  CleaveIndexedLabels ix;
+  gboolean ok = cleave_codec_decode (encoding, type, data, len, shape, block, plain, "seg/8_8_8/test", &plain_error);
+
+  g_assert_cmpint (ok, ==, cleave_codec_decode_indexed (encoding, type, data, len, shape, block, &ix,
+                                                         "seg/8_8_8/test", &error));
+  if (!ok)
+    {
+      g_assert_nonnull (error);
+      g_assert_cmpstr (error->message, ==, plain_error->message);
+      g_assert_null (ix.labels);
+      g_assert_null (ix.indices);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpuint (ix.n_labels, >=, 1);
+  g_assert_cmpuint (ix.labels[0], ==, 0);
+  g_assert_true (ix.wide == (ix.n_labels > 65536));
+  for (guint i = 1; i < ix.n_labels; i++)
+    {
+      g_assert_cmpuint (ix.labels[i], !=, 0);
+      g_assert_false (g_hash_table_contains (seen, &ix.labels[i]));
+      g_hash_table_add (seen, &ix.labels[i]);
+    }
+  used = g_malloc0 (ix.n_labels);
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 k = ix.wide ? ((guint32 *) ix.indices)[i] : ((guint16 *) ix.indices)[i];
+
+      g_assert_cmpuint (k, <, ix.n_labels);
+      g_assert_cmpuint (ix.labels[k], ==, voxel (type, plain, i));
+      used[k] = 1;
+    }
+  for (guint i = 1; i < ix.n_labels; i++)
+    g_assert_true (used[i]);
+  cleave_indexed_labels_clear (&ix);
+  g_assert_null (ix.labels);
+}
+
 /* Encodes, checks against the spec, decodes and compares. */
 static GBytes *
 roundtrip (CleaveEncoding  encoding,
@@ -190,6 +246,7 @@ roundtrip (CleaveEncoding  encoding,
   g_assert_true (decode (encoding, type, bytes, shape, block, out, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (out, size, voxels, size);
+  check_indexed (encoding, type, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), shape, block);
   return g_steal_pointer (&bytes);
 }
 
@@ -574,6 +631,8 @@ test_codec_raw_wrong_length (void)
   g_assert_true (cleave_codec_decode (RAW, U16, data, 16, shape, NULL, out,
                                       "img/0", &error));
   g_assert_no_error (error);
+  for (gsize len = 15; len <= 17; len++)
+    check_indexed (RAW, U16, data, len, shape, NULL);
 }
 
 static void
@@ -671,6 +730,7 @@ test_codec_malformed_flips (void)
             else
               g_assert_no_error (error);
             g_clear_error (&error);
+            check_indexed (CSEG, type, copy, len, shape, block);
           }
       /* Header flips at least must be caught. */
       g_assert_cmpuint (failures, >, 0);
@@ -926,6 +986,8 @@ test_codec_cseg_other_layout (void)
                          out, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (out, sizeof out, expected, sizeof expected);
+  check_indexed (CSEG, U64, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), shape, block);
+  check_indexed (CSEG, U32, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), shape, block);
 
   /* The same bytes as uint32: the table is {100, 0, 7, 256}, and block 2's
    * fill value is word 8 = 7. Block 0's indices 0,1,1,0 -> 100,0,0,100. */
