@@ -38,6 +38,9 @@ struct _CleaveWindow
   CleaveSliceView      *active_view;
   gboolean              complete;
   gboolean              fitted;
+  gboolean              views_wait;   /* the views get the source once sized */
+  GdkFrameClock        *layout_clock;
+  gulong                layout_id;
 
   /* The hover probe: one in flight, the newest position waiting. */
   GCancellable         *probe_cancellable;
@@ -267,26 +270,67 @@ fit (CleaveWindow *self)
   self->fitted = TRUE;
 }
 
-static gboolean
-fit_when_sized (GtkWidget     *widget,
-                GdkFrameClock *clock,
-                gpointer       user_data)
+/* The views get the dataset once they know where to look, so nothing is
+ * loaded for a place never shown: in the layout phase of the first frame
+ * that sizes them (after GTK's own layout), so the chunks load while that
+ * frame paints; a new window's first paint takes 100 ms and more under
+ * software GL. */
+static void
+give_views_source (CleaveWindow *self)
 {
-  CleaveWindow *self = CLEAVE_WINDOW (widget);
-
-  if (self->source == NULL)
-    return G_SOURCE_REMOVE;
-  if (gtk_widget_get_width (GTK_WIDGET (self->active_view)) <= 0)
-    return G_SOURCE_CONTINUE;
-  /* The views get the dataset once they know where to look, so nothing
-   * is loaded for a place never shown. */
+  if (!self->views_wait || self->source == NULL
+      || gtk_widget_get_width (GTK_WIDGET (self->active_view)) <= 0)
+    return;
+  self->views_wait = FALSE;
   if (!restore_position (self))
     fit (self);
   else
     self->fitted = TRUE;
   for (guint i = 0; i < 3; i++)
     cleave_slice_view_set_source (self->views[i], self->source);
-  return G_SOURCE_REMOVE;
+}
+
+static void
+clock_layout (GdkFrameClock *clock,
+              CleaveWindow  *self)
+{
+  give_views_source (self);
+}
+
+static void
+watch_layout (CleaveWindow *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  if (clock == self->layout_clock)
+    return;
+  if (self->layout_clock != NULL)
+    g_clear_signal_handler (&self->layout_id, self->layout_clock);
+  g_clear_object (&self->layout_clock);
+  if (clock != NULL)
+    {
+      self->layout_clock = g_object_ref (clock);
+      self->layout_id = g_signal_connect_after (clock, "layout", G_CALLBACK (clock_layout), self);
+    }
+}
+
+static void
+cleave_window_realize (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (cleave_window_parent_class)->realize (widget);
+  /* Connected after the surface's own layout handler, which sizes the widgets. */
+  watch_layout (CLEAVE_WINDOW (widget));
+}
+
+static void
+cleave_window_unrealize (GtkWidget *widget)
+{
+  CleaveWindow *self = CLEAVE_WINDOW (widget);
+
+  if (self->layout_clock != NULL)
+    g_clear_signal_handler (&self->layout_id, self->layout_clock);
+  g_clear_object (&self->layout_clock);
+  GTK_WIDGET_CLASS (cleave_window_parent_class)->unrealize (widget);
 }
 
 static void
@@ -578,8 +622,13 @@ set_source (CleaveWindow *self,
   for (guint i = 0; i < 3; i++)
     cleave_slice_view_set_source (self->views[i], NULL);
   gtk_widget_set_sensitive (self->view_controls, source != NULL);
+  self->views_wait = source != NULL;
   if (source != NULL)
-    gtk_widget_add_tick_callback (GTK_WIDGET (self), fit_when_sized, NULL, NULL);
+    {
+      /* Sized already (a dataset opened in a shown window): now. */
+      give_views_source (self);
+      gtk_widget_queue_allocate (GTK_WIDGET (self));
+    }
 }
 
 static void
@@ -1083,6 +1132,8 @@ cleave_window_class_init (CleaveWindowClass *klass)
   object_class->finalize = cleave_window_finalize;
   object_class->set_property = cleave_window_set_property;
   object_class->get_property = cleave_window_get_property;
+  widget_class->realize = cleave_window_realize;
+  widget_class->unrealize = cleave_window_unrealize;
   window_class->close_request = cleave_window_close_request;
 
   properties[PROP_SETTINGS] =
