@@ -396,6 +396,39 @@ get_programs (CleaveSliceView  *self,
   return TRUE;
 }
 
+/* One GL context for the views of all windows of a display: software GL
+ * turns each shader into machine code again in every context (25-30 ms
+ * in each view's first frame under llvmpipe). The views set all the
+ * state they use, and render one after another on the main thread. */
+static GdkGLContext *
+area_create_context (GtkGLArea       *area,
+                     CleaveSliceView *self)
+{
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (area));
+  GdkGLContext *context = g_object_get_data (G_OBJECT (display), "cleave-slice-view-context");
+  g_autoptr(GError) error = NULL;
+
+  if (context != NULL)
+    return g_object_ref (context);
+  context = gdk_display_create_gl_context (display, &error);
+  if (context != NULL && !gdk_gl_context_realize (context, &error))
+    g_clear_object (&context);
+  if (context == NULL)
+    {
+      /* GtkGLArea's own way, for a display that has no context of its own. */
+      g_clear_error (&error);
+      context = gdk_surface_create_gl_context (gtk_native_get_surface (gtk_widget_get_native (GTK_WIDGET (area))),
+                                               &error);
+      if (context != NULL && !gdk_gl_context_realize (context, &error))
+        g_clear_object (&context);
+      if (context == NULL)
+        gtk_gl_area_set_error (area, error);
+      return context;
+    }
+  g_object_set_data_full (G_OBJECT (display), "cleave-slice-view-context", g_object_ref (context), g_object_unref);
+  return context;
+}
+
 static void
 area_realize (GtkGLArea       *area,
               CleaveSliceView *self)
@@ -1770,6 +1803,7 @@ cleave_slice_view_init (CleaveSliceView *self)
   gtk_widget_set_hexpand (self->area, TRUE);
   gtk_widget_set_vexpand (self->area, TRUE);
   gtk_gl_area_set_auto_render (GTK_GL_AREA (self->area), FALSE);
+  g_signal_connect (self->area, "create-context", G_CALLBACK (area_create_context), self);
   g_signal_connect (self->area, "realize", G_CALLBACK (area_realize), self);
   g_signal_connect (self->area, "unrealize", G_CALLBACK (area_unrealize), self);
   g_signal_connect (self->area, "render", G_CALLBACK (area_render), self);
