@@ -10,7 +10,7 @@ set -eu
 PACKAGES="
   gcc libc6-dev make pkg-config meson ninja-build python3
   libglib2.0-dev libglib2.0-dev-bin libsqlite3-dev libzstd-dev libjson-glib-dev
-  libgtk-4-dev libepoxy-dev libcglm-dev libx11-dev
+  libgtk-4-dev libepoxy-dev libcglm-dev libx11-dev libxtst-dev
   xvfb xauth libgl1-mesa-dri libegl-mesa0 libglx-mesa0
   fonts-dejavu-core adwaita-icon-theme librsvg2-common gsettings-desktop-schemas
   desktop-file-utils appstream dbus-daemon

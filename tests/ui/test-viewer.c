@@ -7,7 +7,8 @@
  * dataset opened in a real window, screenshots of complete frames checked
  * pixel by pixel, navigation driven through the window's actions, the
  * pointer moved over an object by the X server (XWarpPointer) and the
- * status line compared with `cleavectl seg lookup`, and a folder that is
+ * status line compared with `cleavectl seg lookup`, a click there by the
+ * X server (XTest) selecting that object, and a folder that is
  * not a dataset; and edits by `cleavectl` in another process showing up in
  * the open viewer.
  */
@@ -20,6 +21,7 @@
 #include <math.h>
 #include <string.h>
 #include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
 
 #include "cleave-config.h"
 #include "cleave-ui.h"
@@ -352,6 +354,14 @@ status_has_target (CleaveWindow *window)
          && strstr (status, want_root) != NULL;
 }
 
+static guint64 want_selected;
+
+static gboolean
+object_selected (CleaveWindow *window)
+{
+  return cleave_viewport_get_selected (cleave_window_get_viewport (window)) == want_selected;
+}
+
 static void
 test_ui_viewer_hover (void)
 {
@@ -430,14 +440,19 @@ test_ui_viewer_hover (void)
   g_test_message ("status: %s", cleave_window_get_status_text (window));
   g_assert_cmpuint (cleave_viewport_get_hovered (cleave_window_get_viewport (window)), ==, root[found * 5]);
 
-  /* A click there selects it (the view's click signal, as its gesture
-   * emits it), and Escape's action clears it. */
+  /* The X server clicks there (XTest, as a mouse would): the view's
+   * gesture selects the object; Escape's action clears it. */
   {
-    double world[3];
+    int event_base, error_base, major, minor;
 
-    cleave_slice_view_point_to_world (xy, points[2 * found], points[2 * found + 1], world);
-    g_signal_emit_by_name (xy, "clicked", GDK_BUTTON_PRIMARY, world[0], world[1], world[2]);
-    cleave_test_spin (200);
+    g_assert_true (XTestQueryExtension (xdisplay, &event_base, &error_base, &major, &minor));
+    want_selected = root[found * 5];
+    XTestFakeButtonEvent (xdisplay, 1, True, CurrentTime);
+    XFlush (xdisplay);
+    cleave_test_spin (30);
+    XTestFakeButtonEvent (xdisplay, 1, False, CurrentTime);
+    XFlush (xdisplay);
+    g_assert_true (wait_for (window, object_selected));
     g_assert_cmpuint (cleave_viewport_get_selected (cleave_window_get_viewport (window)), ==, root[found * 5]);
     g_assert_nonnull (strstr (cleave_window_get_status_text (window), "selected"));
     {
