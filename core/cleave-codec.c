@@ -575,6 +575,32 @@ walk_compressed_segmentation (CleaveDataType  type,
   return TRUE;
 }
 
+/* The chunk's geometry, or why Cleave cannot decode it. Shape and block
+ * size come from the info file, not the chunk: bad ones make a volume
+ * Cleave cannot read rather than a corrupt chunk. */
+static gboolean
+decode_geometry (CleaveEncoding  encoding,
+                 CleaveDataType  type,
+                 const guint     shape[3],
+                 const guint     block[3],
+                 Geometry       *g,
+                 const char     *what,
+                 GError        **error)
+{
+  gboolean blocked = encoding == CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
+  const char *bad_geometry;
+
+  if (blocked && type != CLEAVE_DATA_TYPE_UINT32 && type != CLEAVE_DATA_TYPE_UINT64)
+    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0,
+                      "compressed_segmentation holds uint32 or uint64, not %s", data_types[type].name);
+  bad_geometry = geometry_init (g, shape, block, data_types[type].size, blocked);
+  if (bad_geometry != NULL)
+    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0, "chunk %ux%ux%u, block %ux%ux%u: %s",
+                      shape[0], shape[1], shape[2],
+                      blocked ? block[0] : 0, blocked ? block[1] : 0, blocked ? block[2] : 0, bad_geometry);
+  return TRUE;
+}
+
 gboolean
 cleave_codec_decode (CleaveEncoding  encoding,
                      CleaveDataType  type,
@@ -587,7 +613,6 @@ cleave_codec_decode (CleaveEncoding  encoding,
                      GError        **error)
 {
   gboolean blocked = encoding == CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
-  const char *bad_geometry;
   Geometry g;
 
   g_return_val_if_fail ((guint) type < G_N_ELEMENTS (data_types), FALSE);
@@ -597,16 +622,8 @@ cleave_codec_decode (CleaveEncoding  encoding,
   g_return_val_if_fail (!blocked || block != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (blocked && type != CLEAVE_DATA_TYPE_UINT32 && type != CLEAVE_DATA_TYPE_UINT64)
-    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0,
-                      "compressed_segmentation holds uint32 or uint64, not %s", data_types[type].name);
-  /* Shape and block size come from the info file, not the chunk: bad ones
-   * make a volume Cleave cannot read rather than a corrupt chunk. */
-  bad_geometry = geometry_init (&g, shape, block, data_types[type].size, blocked);
-  if (bad_geometry != NULL)
-    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0, "chunk %ux%ux%u, block %ux%ux%u: %s",
-                      shape[0], shape[1], shape[2],
-                      blocked ? block[0] : 0, blocked ? block[1] : 0, blocked ? block[2] : 0, bad_geometry);
+  if (!decode_geometry (encoding, type, shape, block, &g, what, error))
+    return FALSE;
   g_return_val_if_fail (out != NULL || g.n_voxels == 0, FALSE);
 
   if (blocked)
@@ -900,7 +917,6 @@ cleave_codec_decode_indexed (CleaveEncoding       encoding,
 {
   gboolean blocked = encoding == CLEAVE_ENCODING_COMPRESSED_SEGMENTATION;
   gsize elem = cleave_data_type_size (type);
-  const char *bad_geometry;
   Geometry g;
 
   g_return_val_if_fail ((guint) type < G_N_ELEMENTS (data_types), FALSE);
@@ -911,14 +927,8 @@ cleave_codec_decode_indexed (CleaveEncoding       encoding,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   memset (out, 0, sizeof *out);
-  if (blocked && type != CLEAVE_DATA_TYPE_UINT32 && type != CLEAVE_DATA_TYPE_UINT64)
-    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0,
-                      "compressed_segmentation holds uint32 or uint64, not %s", data_types[type].name);
-  bad_geometry = geometry_init (&g, shape, block, elem, blocked);
-  if (bad_geometry != NULL)
-    return set_error (error, CLEAVE_CODEC_ERROR_UNSUPPORTED, what, 0, "chunk %ux%ux%u, block %ux%ux%u: %s",
-                      shape[0], shape[1], shape[2],
-                      blocked ? block[0] : 0, blocked ? block[1] : 0, blocked ? block[2] : 0, bad_geometry);
+  if (!decode_geometry (encoding, type, shape, block, &g, what, error))
+    return FALSE;
   /* A raw chunk of the wrong length: decode_raw says how, before it copies. */
   if (!blocked && len != (gsize) g.n_voxels * elem)
     return decode_raw (type, data, len, &g, NULL, what, error);
