@@ -6,8 +6,9 @@
  * The mode and mean kernels: golden 2x2 and 2x2x2 blocks pinning
  * tinybrain's tie rules (and the sparse variants), odd edges, a
  * straightforward re-statement of the rules checked against the kernels on
- * random volumes of odd sizes, several mips in one pass against one step at
- * a time; and the pyramid's geometry (spec/reference-pcg.md §10
+ * random volumes of odd sizes (small ones, every 2x2 block of labels that
+ * differ in one 32-bit half, and one large enough for the kernels'
+ * streaming stores), several mips in one pass against one step at a time; and the pyramid's geometry (spec/reference-pcg.md §10
  * test_downsample: block shape, blocks of a bbox, non-uniform factors).
  */
 
@@ -260,6 +261,117 @@ test_random_against_oracle (void)
     }
 }
 
+/* Labels that differ in one 32-bit half only, besides 0: the vector code
+ * compares 64-bit lanes as pairs of 32-bit ones. */
+static const guint64 halves[] = {
+  0, 1, G_GUINT64_CONSTANT (1) << 32, (G_GUINT64_CONSTANT (1) << 32) | 1,
+  0xffffffffu, G_MAXUINT64,
+};
+
+/* Every 2x2 block of those labels side by side in one row pair, so most
+ * go through the vector loop; also with the output one voxel off 16-byte
+ * alignment, and with an odd width. */
+static void
+test_all_blocks (void)
+{
+  const guint n_h = G_N_ELEMENTS (halves), n_blocks = n_h * n_h * n_h * n_h;
+
+  for (guint variant = 0; variant < 4; variant++)
+    {
+      gboolean sparse = variant & 1, odd = variant & 2;
+      gsize sx = 2 * n_blocks + (odd ? 1 : 0), ox = (sx + 1) / 2;
+      g_autofree guint64 *in = g_new (guint64, 2 * sx);
+      g_autofree guint64 *buf = g_new (guint64, ox + 1);
+      guint64 *got = buf + 1;
+
+      for (guint i = 0; i < n_blocks; i++)
+        {
+          in[2 * i] = halves[i % n_h];
+          in[2 * i + 1] = halves[i / n_h % n_h];
+          in[sx + 2 * i] = halves[i / (n_h * n_h) % n_h];
+          in[sx + 2 * i + 1] = halves[i / (n_h * n_h * n_h)];
+        }
+      if (odd)
+        in[sx - 1] = 0, in[2 * sx - 1] = halves[3];
+      for (guint misalign = 0; misalign < 2; misalign++)
+        {
+          guint64 *o = misalign ? got : buf;
+
+          if (sparse)
+            cleave_downsample_mode_2x2x1_sparse (in, sx, 2, 1, o);
+          else
+            cleave_downsample_mode_2x2x1 (in, sx, 2, 1, o);
+          for (gsize x = 0; x < ox; x++)
+            {
+              gsize x0 = 2 * x, x1 = MIN (2 * x + 1, sx - 1);
+              const guint64 v[4] = { in[x0], in[x1], in[sx + x0], in[sx + x1] };
+
+              if (o[x] != oracle_2x2 (v, sparse))
+                g_error ("block %zu (%" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER "x / %" G_GINT64_MODIFIER
+                         "x %" G_GINT64_MODIFIER "x), sparse %d: got %" G_GINT64_MODIFIER "x",
+                         x, v[0], v[1], v[2], v[3], sparse, o[x]);
+            }
+        }
+    }
+}
+
+/* A volume large enough that the 2x2x1 kernels write with non-temporal
+ * stores (an output of 4 MiB or more: the single step, and mip 2 of the
+ * two-mip pass), of odd sizes, with few labels so that ties are common:
+ * every path against the oracle, output aligned or not. */
+static void
+test_large_against_oracle (void)
+{
+  const gsize s[3] = { 1029, 1027, 8 };
+  const guint f[3] = { 2, 2, 1 };
+  gsize n = s[0] * s[1] * s[2], o1[3], o2[3], n1, n2;
+  g_autoptr(GRand) r = g_rand_new_with_seed (29);
+  g_autofree guint64 *in = g_new (guint64, n);
+  g_autofree guint64 *want1 = NULL, *want2 = NULL, *got1 = NULL, *got2 = NULL;
+
+  cleave_downsample_out_size (s, f, o1);
+  cleave_downsample_out_size (o1, f, o2);
+  n1 = o1[0] * o1[1] * o1[2];
+  n2 = o2[0] * o2[1] * o2[2];
+  g_assert_cmpuint (n2 * sizeof (guint64), >=, 4 << 20);
+  want1 = g_new (guint64, n1);
+  want2 = g_new (guint64, n2);
+  got1 = g_new (guint64, n1 + 1);
+  got2 = g_new (guint64, n2 + 1);
+  /* Planes of 2 to 6 labels, some of them 0. */
+  for (gsize i = 0; i < n; i++)
+    in[i] = halves[g_rand_int_range (r, 0, 2 + i / (s[0] * s[1]) % 5)];
+  for (guint sparse = 0; sparse < 2; sparse++)
+    {
+      guint64 *outs[2];
+
+      oracle_step (in, s, f, sparse, want1);
+      oracle_step (want1, o1, f, sparse, want2);
+      for (guint misalign = 0; misalign < 2; misalign++)
+        {
+          memset (got1, 0xa5, (n1 + 1) * sizeof (guint64));
+          cleave_downsample_mode (in, s, f, sparse, got1 + misalign);
+          g_assert_cmpmem (got1 + misalign, n1 * 8, want1, n1 * 8);
+          memset (got1, 0xa5, (n1 + 1) * sizeof (guint64));
+          if (sparse)
+            cleave_downsample_mode_2x2x1_sparse (in, s[0], s[1], s[2], got1 + misalign);
+          else
+            cleave_downsample_mode_2x2x1 (in, s[0], s[1], s[2], got1 + misalign);
+          g_assert_cmpmem (got1 + misalign, n1 * 8, want1, n1 * 8);
+          memset (got1, 0xa5, (n1 + 1) * sizeof (guint64));
+          outs[0] = got1 + misalign;
+          cleave_downsample_mode_mips (in, s, f, sparse, 1, outs);
+          g_assert_cmpmem (got1 + misalign, n1 * 8, want1, n1 * 8);
+          memset (got1, 0xa5, (n1 + 1) * sizeof (guint64));
+          memset (got2, 0xa5, (n2 + 1) * sizeof (guint64));
+          outs[1] = got2 + misalign;
+          cleave_downsample_mode_mips (in, s, f, sparse, 2, outs);
+          g_assert_cmpmem (got1 + misalign, n1 * 8, want1, n1 * 8);
+          g_assert_cmpmem (got2 + misalign, n2 * 8, want2, n2 * 8);
+        }
+    }
+}
+
 static void
 test_mips_one_pass (void)
 {
@@ -439,6 +551,8 @@ main (int   argc,
   g_test_add_func ("/downsample/golden-2x2x2", test_golden_2x2x2);
   g_test_add_func ("/downsample/odd-edges", test_odd_edges);
   g_test_add_func ("/downsample/random-vs-oracle", test_random_against_oracle);
+  g_test_add_func ("/downsample/all-blocks", test_all_blocks);
+  g_test_add_func ("/downsample/large-vs-oracle", test_large_against_oracle);
   g_test_add_func ("/downsample/mips-one-pass", test_mips_one_pass);
   g_test_add_func ("/downsample/mean", test_mean);
   g_test_add_func ("/downsample/pyramid-geometry", test_geometry);
