@@ -621,7 +621,6 @@ set_source (CleaveWindow *self,
   self->fitted = FALSE;
   for (guint i = 0; i < 3; i++)
     cleave_slice_view_set_source (self->views[i], NULL);
-  gtk_widget_set_sensitive (self->view_controls, source != NULL);
   self->views_wait = source != NULL;
   if (source != NULL)
     {
@@ -981,6 +980,16 @@ stack_changed (GtkStack     *stack,
                GParamSpec   *pspec,
                CleaveWindow *self)
 {
+  const char *page = gtk_stack_get_visible_child_name (stack);
+
+  /* Sensitive from when a dataset starts opening rather than once it is
+   * open: a window is shown while it opens one, and made sensitive after
+   * that the controls fade in over its first frames (the slider's
+   * background cross-fades, 200 ms), which tells the user nothing but costs
+   * the new window's GL context 5 more shaders to compile under software
+   * GL, in the frame that draws the first chunks. */
+  gtk_widget_set_sensitive (self->view_controls,
+                            g_strcmp0 (page, "loading") == 0 || g_strcmp0 (page, "viewer") == 0);
   update_action_state (self);
 }
 

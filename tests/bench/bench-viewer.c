@@ -10,7 +10,8 @@
  *      (the dataset's pages dropped from the page cache) and warm, against
  *      the core alone reading the same slab, and against the first frame
  *      of a new window of the same layout whose GL areas only clear (what
- *      GTK takes to show such a window at all);
+ *      GTK takes to show such a window at all); and the first paint alone,
+ *      of the window opening the dataset and of a new window with none;
  *   2. frame time while panning over chunks already on the GPU, against a
  *      redraw that changes nothing and against the floor: a window of the
  *      same size and layout whose three GL areas only clear, which is what
@@ -107,14 +108,24 @@ drop_cache (const char *path)
 typedef struct
 {
   double shown;
+  double painted;    /* the end of the window's first paint */
   double complete;
 } FirstFrame;
+
+static void
+painted (GdkFrameClock *clock,
+         FirstFrame    *ff)
+{
+  if (ff->painted == 0)
+    ff->painted = now_ms ();
+}
 
 static void
 mapped (GtkWidget  *window,
         FirstFrame *ff)
 {
   ff->shown = now_ms ();
+  g_signal_connect_after (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (painted), ff);
 }
 
 static void
@@ -143,9 +154,17 @@ first_frame_done (gpointer data)
   return ((FirstFrame *) data)->complete != 0;
 }
 
-/* Shows a new window opening @path; ms from shown to first complete frame. */
+static gboolean
+first_paint_done (gpointer data)
+{
+  return ((FirstFrame *) data)->painted != 0;
+}
+
+/* Shows a new window opening @path; ms from shown to first complete frame
+ * (and in @paint, to the end of the window's first paint). */
 static double
 first_frame (const char    *path,
+             double        *paint,
              CleaveWindow **keep)
 {
   CleaveWindow *window = new_window ();
@@ -157,12 +176,34 @@ first_frame (const char    *path,
   gtk_window_present (GTK_WINDOW (window));
   if (!cleave_test_wait (first_frame_done, &ff, 60))
     g_error ("no complete frame in 60 s");
+  g_signal_handlers_disconnect_by_data (gtk_widget_get_frame_clock (GTK_WIDGET (window)), &ff);
   g_signal_handlers_disconnect_by_data (window, &ff);
+  if (paint != NULL)
+    *paint = ff.painted - ff.shown;
   if (keep != NULL)
     *keep = window;
   else
     gtk_window_destroy (GTK_WINDOW (window));
   return ff.complete - ff.shown;
+}
+
+/* A new window with no dataset: ms from its map to the end of its first
+ * paint. Under software GL most of it is the new GL context compiling
+ * the shaders GTK's renderer uses for what the window shows. */
+static double
+empty_first_paint (void)
+{
+  CleaveWindow *window = new_window ();
+  FirstFrame ff = { 0 };
+
+  g_signal_connect (window, "map", G_CALLBACK (mapped), &ff);
+  gtk_window_present (GTK_WINDOW (window));
+  if (!cleave_test_wait (first_paint_done, &ff, 60))
+    g_error ("the window with no dataset never painted");
+  g_signal_handlers_disconnect_by_data (gtk_widget_get_frame_clock (GTK_WIDGET (window)), &ff);
+  g_signal_handlers_disconnect_by_data (window, &ff);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return ff.painted - ff.shown;
 }
 
 /* The core alone: the XY slab the first frame shows (segmentation and
@@ -299,22 +340,6 @@ floor_step (gpointer data,
     gtk_gl_area_queue_render (GTK_GL_AREA (areas[p]));
 }
 
-static void
-floor_painted (GdkFrameClock *clock,
-               FirstFrame    *ff)
-{
-  if (ff->complete == 0)
-    ff->complete = now_ms ();
-}
-
-static void
-floor_mapped (GtkWidget  *window,
-              FirstFrame *ff)
-{
-  ff->shown = now_ms ();
-  g_signal_connect_after (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (floor_painted), ff);
-}
-
 /* The viewer's window without the viewer: its size, a header bar, the
  * three panes as GL areas that only clear, a status line. */
 static GtkWidget *
@@ -346,7 +371,7 @@ floor_window (GtkWidget  *areas[3],
   gtk_box_append (GTK_BOX (box), gtk_label_new ("status"));
   gtk_window_set_child (GTK_WINDOW (window), box);
   if (ff != NULL)
-    g_signal_connect (window, "map", G_CALLBACK (floor_mapped), ff);
+    g_signal_connect (window, "map", G_CALLBACK (mapped), ff);
   gtk_window_present (GTK_WINDOW (window));
   return window;
 }
@@ -362,11 +387,12 @@ floor_first_frame (void)
   FirstFrame ff = { 0 };
 
   window = floor_window (areas, &ff);
-  if (!cleave_test_wait (first_frame_done, &ff, 60))
+  if (!cleave_test_wait (first_paint_done, &ff, 60))
     g_error ("the floor window never painted");
   g_signal_handlers_disconnect_by_data (gtk_widget_get_frame_clock (window), &ff);
+  g_signal_handlers_disconnect_by_data (window, &ff);
   gtk_window_destroy (GTK_WINDOW (window));
-  return ff.complete - ff.shown;
+  return ff.painted - ff.shown;
 }
 
 /* Every chunk of mip 0, both layers: decoded (fresh source) or decoded
@@ -455,6 +481,7 @@ main (int   argc,
   g_autoptr(GdkGLContext) context = NULL;
   CleaveWindow *window = NULL;
   double cold, warm[WARM_ROUNDS], blank[WARM_ROUNDS], warm_ms, blank_ms, core_cold, core_warm;
+  double paint[WARM_ROUNDS], empty[WARM_ROUNDS], paint_ms, empty_ms;
   double pan_ms, pan_p95, pan_cpu, still_ms, still_p95, still_cpu, floor_ms, floor_p95, floor_cpu;
   double decode, decode_upload;
 
@@ -480,15 +507,18 @@ main (int   argc,
   drop_cache (demo);
   core_cold = core_slab_ms (demo);
   drop_cache (demo);
-  cold = first_frame (demo, NULL);
+  cold = first_frame (demo, NULL, NULL);
   /* Turn about, so both see the same load on a shared machine. */
   for (guint i = 0; i < WARM_ROUNDS; i++)
     {
-      warm[i] = first_frame (demo, NULL);
+      warm[i] = first_frame (demo, &paint[i], NULL);
       blank[i] = floor_first_frame ();
+      empty[i] = empty_first_paint ();
     }
   warm_ms = median (warm, WARM_ROUNDS);
   blank_ms = median (blank, WARM_ROUNDS);
+  paint_ms = median (paint, WARM_ROUNDS);
+  empty_ms = median (empty, WARM_ROUNDS);
   core_warm = core_slab_ms (demo);
   g_print ("first complete frame, cold:   %7.1f ms   (core reading the XY slab alone, cold: %.1f ms; ratio %.2f)\n",
            cold, core_cold, cold / core_cold);
@@ -496,6 +526,10 @@ main (int   argc,
            warm_ms, WARM_ROUNDS, core_warm, warm_ms / core_warm);
   g_print ("floor, a new window's first frame, GL areas that clear: %.1f ms median (first complete frame / floor %.2f)\n",
            blank_ms, warm_ms / blank_ms);
+  g_print ("first paint, warm:            %7.1f ms   median, the window opening the dataset (then: its chunks load and a frame draws them)\n",
+           paint_ms);
+  g_print ("first paint, no dataset:      %7.1f ms   median, a new window showing its empty state (/ floor %.2f)\n",
+           empty_ms, empty_ms / blank_ms);
 
   /* 2. Frame time while panning over cached chunks, against the floor. */
   {
@@ -506,7 +540,7 @@ main (int   argc,
     floor_ms = measure_frames (floor, floor_step, areas, &floor_p95, &floor_cpu);
     gtk_window_destroy (GTK_WINDOW (floor));
   }
-  first_frame (demo, &window);
+  first_frame (demo, NULL, &window);
   cleave_test_spin (100);
   still_ms = measure_frames (GTK_WIDGET (window), redraw_step, window, &still_p95, &still_cpu);
   pan_ms = measure_frames (GTK_WIDGET (window), pan_step, window, &pan_p95, &pan_cpu);
