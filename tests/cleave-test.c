@@ -14,7 +14,9 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -385,4 +387,36 @@ cleave_test_wait (gboolean (*condition) (gpointer data),
   if (!out)
     g_source_remove (id);
   return !out;
+}
+
+static int
+cmp_double (const void *a,
+            const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+double
+cleave_test_median (double *v,
+                    guint   n)
+{
+  g_return_val_if_fail (n > 0, NAN);
+
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double
+cleave_test_percentile (double *v,
+                        guint   n,
+                        double  q)
+{
+  guint k = (guint) ceil (q * n);
+
+  if (n == 0)
+    return NAN;
+  qsort (v, n, sizeof *v, cmp_double);
+  return v[CLAMP (k, 1, n) - 1];
 }

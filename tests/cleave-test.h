@@ -46,6 +46,15 @@ gboolean cleave_test_wait       (gboolean       (*condition) (gpointer data),
                                  gpointer         data,
                                  guint            seconds);
 
+/* Benchmark statistics over @n values, which they sort in place: the
+ * median (the mean of the middle two for an even @n), and the nearest-rank
+ * @q quantile (0 < @q <= 1; the smallest value at or above a @q share). */
+double   cleave_test_median     (double          *v,
+                                 guint            n);
+double   cleave_test_percentile (double          *v,
+                                 guint            n,
+                                 double           q);
+
 /* A demo dataset built through the core (cleave_demo_create, then the
  * graph ingested), as DIR/NAME; its path. */
 char  *cleave_test_make_demo    (const char             *dir,

@@ -50,23 +50,6 @@ time_scan (const guint64 *v,
   return now () - t;
 }
 
-static int
-cmp_double (gconstpointer a,
-            gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (double *v,
-        guint   n)
-{
-  qsort (v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void
 bench_kernels (const char    *what,
                const guint64 *v,
@@ -107,12 +90,12 @@ bench_kernels (const char    *what,
           scan_best = MIN (scan_best, scan[r]);
           kernel_best = MIN (kernel_best, kernel[r]);
         }
-      scan_med = median (scan, ROUNDS);
-      kernel_med = median (kernel, ROUNDS);
+      scan_med = cleave_test_median (scan, ROUNDS);
+      kernel_med = cleave_test_median (kernel, ROUNDS);
       printf ("  %-14s %6.0f (%4.0f) MVx/s, scan %5.0f (%4.0f) MVx/s = %.1f GB/s: %.2fx the scan (%.2fx)"
               "  (tinybrain 2x2x2 on connectomics, M1: 1967 MVx/s = %.2fx this)\n",
               cases[i].name, n / kernel_best / 1e6, n / kernel_med / 1e6, n / scan_best / 1e6,
-              n / scan_med / 1e6, n * 8 / scan_best / 1e9, median (ratio, ROUNDS), scan_best / kernel_best,
+              n / scan_med / 1e6, n * 8 / scan_best / 1e9, cleave_test_median (ratio, ROUNDS), scan_best / kernel_best,
               1967.0 / (n / kernel_best / 1e6));
     }
   g_free (outs[0]);

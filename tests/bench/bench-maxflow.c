@@ -463,15 +463,6 @@ on_alarm (int sig)
   _exit (0);
 }
 
-static int
-cmp_double (gconstpointer a,
-            gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
 /* Minimum and median of @n values (reorders them). */
 static void
 min_median (double *v,
@@ -479,9 +470,8 @@ min_median (double *v,
             double *min,
             double *median)
 {
-  qsort (v, n, sizeof *v, cmp_double);
+  *median = cleave_test_median (v, n);
   *min = v[0];
-  *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The solvers of a row: igraph, Cleave as callers get it, Cleave's

@@ -125,30 +125,10 @@ chunk_key (guint x,
 }
 
 static int
-cmp_double (const void *a,
-            const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static int
 cmp_str (const void *a,
          const void *b)
 {
   return strcmp (*(char * const *) a, *(char * const *) b);
-}
-
-static double
-percentile (double *t,
-            guint   n,
-            double  p)
-{
-  guint i = (guint) ceil (p * n);
-
-  qsort (t, n, sizeof *t, cmp_double);
-  return t[MIN (MAX (i, 1), n) - 1];
 }
 
 static guint64
@@ -569,8 +549,8 @@ latency (double *t,
 {
   Latency l;
 
-  l.median = percentile (t, n, 0.5);
-  l.p90 = percentile (t, n, 0.9);
+  l.median = cleave_test_percentile (t, n, 0.5);
+  l.p90 = cleave_test_percentile (t, n, 0.9);
   return l;
 }
 

@@ -60,23 +60,6 @@ cpu_ms (void)
   return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e3 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e3;
 }
 
-static int
-cmp_double (const void *a,
-            const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (double *v,
-        guint   n)
-{
-  qsort (v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Drops the dataset's files from the page cache (clean pages only; no
  * root needed), for a cold start. */
 static void
@@ -293,7 +276,7 @@ measure_frames (GtkWidget *window,
     }
   *cpu = (cpu_ms () - cpu0) / PAN_FRAMES;
   g_signal_handlers_disconnect_by_data (clock, &ft);
-  m = median ((double *) (gpointer) ft.times->data, ft.times->len);
+  m = cleave_test_median ((double *) (gpointer) ft.times->data, ft.times->len);
   *p95 = g_array_index (ft.times, double, ft.times->len * 95 / 100);
   g_array_unref (ft.times);
   return m;
@@ -515,16 +498,16 @@ main (int   argc,
       blank[i] = floor_first_frame ();
       empty[i] = empty_first_paint ();
     }
-  warm_ms = median (warm, WARM_ROUNDS);
-  blank_ms = median (blank, WARM_ROUNDS);
-  paint_ms = median (paint, WARM_ROUNDS);
-  empty_ms = median (empty, WARM_ROUNDS);
+  warm_ms = cleave_test_median (warm, WARM_ROUNDS);
+  blank_ms = cleave_test_median (blank, WARM_ROUNDS);
+  paint_ms = cleave_test_median (paint, WARM_ROUNDS);
+  empty_ms = cleave_test_median (empty, WARM_ROUNDS);
   core_warm = core_slab_ms (demo);
   g_print ("first complete frame, cold:   %7.1f ms   (core reading the XY slab alone, cold: %.1f ms; ratio %.2f)\n",
            cold, core_cold, cold / core_cold);
   g_print ("first complete frame, warm:   %7.1f ms   median of %d (core slab, warm: %.1f ms; ratio %.2f; goal <= 150 ms)\n",
            warm_ms, WARM_ROUNDS, core_warm, warm_ms / core_warm);
-  g_print ("floor, a new window's first frame, GL areas that clear: %.1f ms median (first complete frame / floor %.2f)\n",
+  g_print ("floor, a new window's first frame, GL areas that clear: %.1f ms cleave_test_median (first complete frame / floor %.2f)\n",
            blank_ms, warm_ms / blank_ms);
   g_print ("first paint, warm:            %7.1f ms   median, the window opening the dataset (then: its chunks load and a frame draws them)\n",
            paint_ms);
