@@ -734,7 +734,7 @@ label_table_index (LabelTable *t,
  * into other blocks' words). */
 typedef struct
 {
-  LabelTable  t;
+  LabelTable *t;
   guint32    *map;        /* per channel word: 1 + the index of the label starting there, 0 unseen */
   gsize       label_words;
   gboolean    wide;       /* guint32 indices */
@@ -747,7 +747,7 @@ index_miss (IndexSink    *ix,
             gsize         word)
 {
   guint64 label = ix->label_words == 2 ? load_u64 (chan + 4 * word) : load_u32 (chan + 4 * word);
-  guint32 index = label_table_index (&ix->t, label);
+  guint32 index = label_table_index (ix->t, label);
 
   if (index == G_MAXUINT32)
     return 0;
@@ -939,36 +939,26 @@ cleave_codec_decode_indexed (CleaveEncoding       encoding,
       g_autoptr(GError) local = NULL;
       gboolean wide = pass == 1;
       gpointer indices = g_malloc ((gsize) g.n_voxels * (wide ? 4 : 2));
+      LabelTable t;
       gboolean ok;
 
+      label_table_init (&t, wide ? G_MAXUINT32 - 1 : G_MAXUINT16);
       if (blocked)
         {
-          IndexSink ix = { .label_words = type == CLEAVE_DATA_TYPE_UINT64 ? 2 : 1, .wide = wide, .out = indices };
+          IndexSink ix = { &t, NULL, type == CLEAVE_DATA_TYPE_UINT64 ? 2 : 1, wide, indices };
 
-          label_table_init (&ix.t, wide ? G_MAXUINT32 - 1 : G_MAXUINT16);
           ix.map = g_new0 (guint32, len / 4 + 1);
           ok = walk_compressed_segmentation (type, data, len, &g, index_block, &ix, what, &local);
           g_free (ix.map);
-          if (ok)
-            {
-              out->n_labels = ix.t.labels->len;
-              out->labels = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&ix.t.labels), FALSE);
-            }
-          label_table_clear (&ix.t);
         }
       else
+        ok = index_raw (&t, data, (gsize) g.n_voxels, elem, wide, indices);
+      if (ok)
         {
-          LabelTable t;
-
-          label_table_init (&t, wide ? G_MAXUINT32 - 1 : G_MAXUINT16);
-          ok = index_raw (&t, data, (gsize) g.n_voxels, elem, wide, indices);
-          if (ok)
-            {
-              out->n_labels = t.labels->len;
-              out->labels = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.labels), FALSE);
-            }
-          label_table_clear (&t);
+          out->n_labels = t.labels->len;
+          out->labels = (guint64 *) (gpointer) g_array_free (g_steal_pointer (&t.labels), FALSE);
         }
+      label_table_clear (&t);
       if (ok)
         {
           out->wide = wide;
